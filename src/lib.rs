@@ -1,0 +1,18 @@
+//! listwash cleans email contact lists before they are mailed.
+//!
+//! The pipeline streams a contact CSV in batches: each row's address is normalised
+//! ([`normalize`]) and syntax-checked ([`syntax`]), its domain resolved once per run
+//! ([`resolve`]), its engagement history looked up ([`engagement`]), suppression and risk lists
+//! applied ([`suppress`], [`lists`]), and the [`rules::RuleSet`] decides keep / review /
+//! suppress with a reason. Outputs are written aside and renamed when complete.
+
+pub mod engagement;
+pub mod error;
+pub mod lists;
+pub mod normalize;
+pub mod reason;
+pub mod resolve;
+pub mod rules;
+
+pub use error::{Error, Result};
+pub use reason::{Action, Finding, Reason};

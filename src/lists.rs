@@ -1,0 +1,203 @@
+//! Risk lists: role mailboxes, disposable domains and typo domains of major providers.
+//!
+//! Consumes normalised local parts and domains; never touches the network. The disposable list
+//! ships with the binary (`src/data/disposable_domains.txt`, source and date in
+//! `src/data/DISPOSABLE-SOURCE.md`); the rules file can add to it and allow domains out of it.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+const BUILTIN_DISPOSABLE: &str = include_str!("data/disposable_domains.txt");
+
+/// The `[lists]` section of the rules file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListsConfig {
+    /// Local parts (before any `+tag`) that name a role, not a person.
+    pub role_accounts: Vec<String>,
+    /// Use the shipped list of disposable domains.
+    pub builtin_disposable: bool,
+    /// More disposable domains (a domain also matches its subdomains).
+    pub disposable_deny: Vec<String>,
+    /// Domains never treated as disposable, even if a list names them.
+    pub disposable_allow: Vec<String>,
+    /// Major mailbox providers whose misspellings are flagged `typo_domain`.
+    pub typo_targets: Vec<String>,
+}
+
+impl Default for ListsConfig {
+    fn default() -> Self {
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        ListsConfig {
+            role_accounts: strings(&[
+                "abuse", "admin", "administrator", "billing", "contact", "enquiries", "help",
+                "hostmaster", "info", "inquiries", "jobs", "marketing", "no-reply", "noreply",
+                "office", "postmaster", "press", "root", "sales", "security", "spam", "support",
+                "team", "webmaster",
+            ]),
+            builtin_disposable: true,
+            disposable_deny: Vec::new(),
+            disposable_allow: Vec::new(),
+            typo_targets: strings(&[
+                "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com",
+                "hotmail.com", "hotmail.co.uk", "outlook.com", "live.com", "msn.com", "aol.com",
+                "icloud.com", "me.com", "mac.com", "comcast.net", "verizon.net", "att.net",
+                "sbcglobal.net", "protonmail.com", "proton.me", "gmx.com", "gmx.de", "web.de",
+                "mail.com", "yandex.ru", "orange.fr", "btinternet.com",
+            ]),
+        }
+    }
+}
+
+impl ListsConfig {
+    /// Checks the lists' entries.
+    ///
+    /// # Errors
+    /// A message naming the first entry that is not a lower-case domain or local part.
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, items) in [
+            ("lists.disposable_deny", &self.disposable_deny),
+            ("lists.disposable_allow", &self.disposable_allow),
+            ("lists.typo_targets", &self.typo_targets),
+        ] {
+            if let Some(bad) = items.iter().find(|d| !d.contains('.') || d.contains('@') || d.trim() != d.as_str()) {
+                return Err(format!("{key}: `{bad}` is not a domain (write e.g. `example.com`)"));
+            }
+        }
+        if let Some(bad) = self.role_accounts.iter().find(|r| r.is_empty() || r.contains('@')) {
+            return Err(format!("lists.role_accounts: `{bad}` is not a local part (write e.g. `info`)"));
+        }
+        Ok(())
+    }
+}
+
+/// The compiled lists.
+#[derive(Debug)]
+pub struct Lists {
+    roles: HashSet<String>,
+    disposable: HashSet<String>,
+    allow: HashSet<String>,
+    typo_targets: Vec<String>,
+}
+
+impl Lists {
+    /// Builds the look-up sets.
+    pub fn compile(config: &ListsConfig) -> Lists {
+        let lower = |items: &[String]| items.iter().map(|s| s.trim().to_ascii_lowercase()).collect::<HashSet<_>>();
+        let mut disposable = lower(&config.disposable_deny);
+        if config.builtin_disposable {
+            disposable.extend(
+                BUILTIN_DISPOSABLE.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from),
+            );
+        }
+        Lists {
+            roles: lower(&config.role_accounts),
+            disposable,
+            allow: lower(&config.disposable_allow),
+            typo_targets: config.typo_targets.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        }
+    }
+
+    /// Returns true if and only if the local part (without a `+tag`) names a role mailbox.
+    pub fn is_role(&self, local: &str) -> bool {
+        let base = local.split('+').next().unwrap_or(local);
+        self.roles.contains(base)
+    }
+
+    /// The disposable-list entry that matches `domain` (itself or a parent), unless allowed.
+    pub fn disposable_match(&self, domain: &str) -> Option<&str> {
+        let mut candidate = domain;
+        loop {
+            if self.allow.contains(candidate) {
+                return None;
+            }
+            if let Some(hit) = self.disposable.get(candidate) {
+                return Some(hit);
+            }
+            // Parents down to the registrable part; a bare TLD is never listed.
+            match candidate.split_once('.') {
+                Some((_, parent)) if parent.contains('.') => candidate = parent,
+                _ => return None,
+            }
+        }
+    }
+
+    /// The major provider `domain` looks like a misspelling of, if any.
+    ///
+    /// A typo is one edit (insertion, deletion, substitution or swap of neighbours) away from a
+    /// provider's domain of at least 8 characters, or the provider's name with a mistyped TLD
+    /// (`gmail.con`, `aol.cm`). Domains that are themselves providers never match.
+    pub fn typo_suggestion(&self, domain: &str) -> Option<&str> {
+        if self.typo_targets.iter().any(|t| t == domain) {
+            return None;
+        }
+        let (name, tld) = domain.rsplit_once('.')?;
+        let mut best: Option<(&str, usize)> = None;
+        for target in &self.typo_targets {
+            let (target_name, target_tld) = target.rsplit_once('.').unwrap_or((target, ""));
+            let distance = if name == target_name && is_tld_typo(tld, target_tld) {
+                1
+            } else if target.len() >= 8 && domain.len() >= 6 {
+                strsim::osa_distance(domain, target)
+            } else {
+                usize::MAX
+            };
+            if distance == 1 && best.is_none_or(|(_, d)| distance < d) {
+                best = Some((target, distance));
+            }
+        }
+        best.map(|(t, _)| t)
+    }
+}
+
+/// Returns true if and only if `typed` is a one-edit misspelling of the TLD `tld`.
+fn is_tld_typo(typed: &str, tld: &str) -> bool {
+    typed != tld && !tld.is_empty() && strsim::osa_distance(typed, tld) == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lists() -> Lists {
+        Lists::compile(&ListsConfig::default())
+    }
+
+    #[test]
+    fn roles_ignore_plus_tags() {
+        let l = lists();
+        assert!(l.is_role("info"));
+        assert!(l.is_role("sales+eu"));
+        assert!(!l.is_role("jane"));
+    }
+
+    #[test]
+    fn disposable_matches_subdomains_and_honours_allow() {
+        let l = lists();
+        assert_eq!(l.disposable_match("mailinator.com"), Some("mailinator.com"));
+        assert_eq!(l.disposable_match("eu.mailinator.com"), Some("mailinator.com"));
+        assert_eq!(l.disposable_match("gmail.com"), None);
+        let config = ListsConfig { disposable_allow: vec!["mailinator.com".into()], ..ListsConfig::default() };
+        assert_eq!(Lists::compile(&config).disposable_match("mailinator.com"), None);
+    }
+
+    #[test]
+    fn typos_of_major_providers() {
+        let l = lists();
+        for (typed, want) in [
+            ("gmial.com", Some("gmail.com")),
+            ("gmail.con", Some("gmail.com")),
+            ("gmal.com", Some("gmail.com")),
+            ("hotmial.com", Some("hotmail.com")),
+            ("yahooo.com", Some("yahoo.com")),
+            ("aol.cm", Some("aol.com")),
+            ("gmail.com", None),
+            ("mail.com", None),
+            ("example.com", None),
+            ("acme.co", None),
+        ] {
+            assert_eq!(l.typo_suggestion(typed), want, "{typed}");
+        }
+    }
+}
