@@ -4,15 +4,26 @@
 //! ([`normalize`]) and syntax-checked ([`syntax`]), its domain resolved once per run
 //! ([`resolve`]), its engagement history looked up ([`engagement`]), suppression and risk lists
 //! applied ([`suppress`], [`lists`]), and the [`rules::RuleSet`] decides keep / review /
-//! suppress with a reason. Outputs are written aside and renamed when complete.
+//! suppress with a reason ([`decide`]). Outputs are written aside and renamed when complete
+//! ([`write`]). [`pipeline::clean`] runs it all; [`check::check`] decides single addresses.
 
+pub mod check;
+pub mod config;
+pub mod decide;
 pub mod engagement;
 pub mod error;
 pub mod lists;
 pub mod normalize;
+pub mod pipeline;
+pub mod progress;
+pub mod read;
 pub mod reason;
+pub mod report;
 pub mod resolve;
 pub mod rules;
+pub mod suppress;
+pub mod syntax;
+pub mod write;
 
 pub use error::{Error, Result};
 pub use reason::{Action, Finding, Reason};

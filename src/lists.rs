@@ -31,20 +31,62 @@ impl Default for ListsConfig {
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
         ListsConfig {
             role_accounts: strings(&[
-                "abuse", "admin", "administrator", "billing", "contact", "enquiries", "help",
-                "hostmaster", "info", "inquiries", "jobs", "marketing", "no-reply", "noreply",
-                "office", "postmaster", "press", "root", "sales", "security", "spam", "support",
-                "team", "webmaster",
+                "abuse",
+                "admin",
+                "administrator",
+                "billing",
+                "contact",
+                "enquiries",
+                "help",
+                "hostmaster",
+                "info",
+                "inquiries",
+                "jobs",
+                "marketing",
+                "no-reply",
+                "noreply",
+                "office",
+                "postmaster",
+                "press",
+                "root",
+                "sales",
+                "security",
+                "spam",
+                "support",
+                "team",
+                "webmaster",
             ]),
             builtin_disposable: true,
             disposable_deny: Vec::new(),
             disposable_allow: Vec::new(),
             typo_targets: strings(&[
-                "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com",
-                "hotmail.com", "hotmail.co.uk", "outlook.com", "live.com", "msn.com", "aol.com",
-                "icloud.com", "me.com", "mac.com", "comcast.net", "verizon.net", "att.net",
-                "sbcglobal.net", "protonmail.com", "proton.me", "gmx.com", "gmx.de", "web.de",
-                "mail.com", "yandex.ru", "orange.fr", "btinternet.com",
+                "gmail.com",
+                "googlemail.com",
+                "yahoo.com",
+                "yahoo.co.uk",
+                "ymail.com",
+                "hotmail.com",
+                "hotmail.co.uk",
+                "outlook.com",
+                "live.com",
+                "msn.com",
+                "aol.com",
+                "icloud.com",
+                "me.com",
+                "mac.com",
+                "comcast.net",
+                "verizon.net",
+                "att.net",
+                "sbcglobal.net",
+                "protonmail.com",
+                "proton.me",
+                "gmx.com",
+                "gmx.de",
+                "web.de",
+                "mail.com",
+                "yandex.ru",
+                "orange.fr",
+                "btinternet.com",
             ]),
         }
     }
@@ -61,12 +103,23 @@ impl ListsConfig {
             ("lists.disposable_allow", &self.disposable_allow),
             ("lists.typo_targets", &self.typo_targets),
         ] {
-            if let Some(bad) = items.iter().find(|d| !d.contains('.') || d.contains('@') || d.trim() != d.as_str()) {
-                return Err(format!("{key}: `{bad}` is not a domain (write e.g. `example.com`)"));
+            if let Some(bad) = items
+                .iter()
+                .find(|d| !d.contains('.') || d.contains('@') || d.trim() != d.as_str())
+            {
+                return Err(format!(
+                    "{key}: `{bad}` is not a domain (write e.g. `example.com`)"
+                ));
             }
         }
-        if let Some(bad) = self.role_accounts.iter().find(|r| r.is_empty() || r.contains('@')) {
-            return Err(format!("lists.role_accounts: `{bad}` is not a local part (write e.g. `info`)"));
+        if let Some(bad) = self
+            .role_accounts
+            .iter()
+            .find(|r| r.is_empty() || r.contains('@'))
+        {
+            return Err(format!(
+                "lists.role_accounts: `{bad}` is not a local part (write e.g. `info`)"
+            ));
         }
         Ok(())
     }
@@ -84,18 +137,31 @@ pub struct Lists {
 impl Lists {
     /// Builds the look-up sets.
     pub fn compile(config: &ListsConfig) -> Lists {
-        let lower = |items: &[String]| items.iter().map(|s| s.trim().to_ascii_lowercase()).collect::<HashSet<_>>();
+        let lower = |items: &[String]| {
+            items
+                .iter()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect::<HashSet<_>>()
+        };
         let mut disposable = lower(&config.disposable_deny);
         if config.builtin_disposable {
             disposable.extend(
-                BUILTIN_DISPOSABLE.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from),
+                BUILTIN_DISPOSABLE
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from),
             );
         }
         Lists {
             roles: lower(&config.role_accounts),
             disposable,
             allow: lower(&config.disposable_allow),
-            typo_targets: config.typo_targets.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            typo_targets: config
+                .typo_targets
+                .iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect(),
         }
     }
 
@@ -176,10 +242,19 @@ mod tests {
     fn disposable_matches_subdomains_and_honours_allow() {
         let l = lists();
         assert_eq!(l.disposable_match("mailinator.com"), Some("mailinator.com"));
-        assert_eq!(l.disposable_match("eu.mailinator.com"), Some("mailinator.com"));
+        assert_eq!(
+            l.disposable_match("eu.mailinator.com"),
+            Some("mailinator.com")
+        );
         assert_eq!(l.disposable_match("gmail.com"), None);
-        let config = ListsConfig { disposable_allow: vec!["mailinator.com".into()], ..ListsConfig::default() };
-        assert_eq!(Lists::compile(&config).disposable_match("mailinator.com"), None);
+        let config = ListsConfig {
+            disposable_allow: vec!["mailinator.com".into()],
+            ..ListsConfig::default()
+        };
+        assert_eq!(
+            Lists::compile(&config).disposable_match("mailinator.com"),
+            None
+        );
     }
 
     #[test]

@@ -108,6 +108,9 @@ pub struct Finding {
 impl Finding {
     /// Creates a finding.
     pub fn new(reason: Reason, detail: impl Into<String>) -> Finding {
-        Finding { reason, detail: detail.into() }
+        Finding {
+            reason,
+            detail: detail.into(),
+        }
     }
 }

@@ -65,8 +65,10 @@ impl RuleSet {
     /// # Errors
     /// When the file cannot be read, is not TOML, or has an unknown key or a bad value.
     pub fn load(path: &Path) -> Result<RuleSet> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         RuleSet::parse(&text, path)
     }
 
@@ -79,14 +81,21 @@ impl RuleSet {
             path: path.to_path_buf(),
             message: one_line(&e.to_string()),
         })?;
-        file.lists.validate().map_err(|message| Error::Rules { path: path.to_path_buf(), message })?;
+        file.lists.validate().map_err(|message| Error::Rules {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(RuleSet::compile(file))
     }
 
     fn compile(file: RulesFile) -> RuleSet {
         let mut actions = [Action::Keep; Reason::ALL.len()];
         for (slot, reason) in actions.iter_mut().zip(Reason::ALL) {
-            *slot = file.actions.get(reason).copied().unwrap_or(reason.default_action());
+            *slot = file
+                .actions
+                .get(reason)
+                .copied()
+                .unwrap_or(reason.default_action());
         }
         RuleSet {
             actions,
@@ -117,24 +126,40 @@ impl RuleSet {
                 .map(|f| format!("{} ({}, kept by rules)", f.reason, f.detail))
                 .collect::<Vec<_>>()
                 .join("; ");
-            return Decision { action: Action::Keep, reason: None, detail };
+            return Decision {
+                action: Action::Keep,
+                reason: None,
+                detail,
+            };
         };
         let mut detail = deciding.detail.clone();
-        let mut others: Vec<Reason> =
-            findings.iter().map(|f| f.reason).filter(|r| *r != deciding.reason).collect();
+        let mut others: Vec<Reason> = findings
+            .iter()
+            .map(|f| f.reason)
+            .filter(|r| *r != deciding.reason)
+            .collect();
         others.sort();
         others.dedup();
         if !others.is_empty() {
             let names: Vec<&str> = others.iter().map(|r| r.code()).collect();
             detail.push_str(&format!(" (also: {})", names.join(", ")));
         }
-        Decision { action: self.action(deciding.reason), reason: Some(deciding.reason), detail }
+        Decision {
+            action: self.action(deciding.reason),
+            reason: Some(deciding.reason),
+            detail,
+        }
     }
 }
 
 /// toml's messages span several lines (with a source excerpt); keep them to one.
 fn one_line(message: &str) -> String {
-    message.split('\n').map(str::trim).filter(|l| !l.is_empty() && *l != "|").collect::<Vec<_>>().join(" ")
+    message
+        .split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "|")
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -153,14 +178,20 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected_with_their_line() {
-        let err = RuleSet::parse("[actions]\nduplicate = \"review\"\n\n[lists]\nroles = []\n", Path::new("r.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = RuleSet::parse(
+            "[actions]\nduplicate = \"review\"\n\n[lists]\nroles = []\n",
+            Path::new("r.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("roles") && err.contains("line 5"), "{err}");
         let err = RuleSet::parse("[actions]\nnot_a_reason = \"keep\"\n", Path::new("r.toml"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("not_a_reason") && err.contains("line 2"), "{err}");
+        assert!(
+            err.contains("not_a_reason") && err.contains("line 2"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -173,13 +204,17 @@ mod tests {
         ]);
         assert_eq!(d.action, Action::Suppress);
         assert_eq!(d.reason, Some(Reason::Complained));
-        assert_eq!(d.detail, "complaint 2024-01-02 (also: inactive, role_account)");
+        assert_eq!(
+            d.detail,
+            "complaint 2024-01-02 (also: inactive, role_account)"
+        );
         assert_eq!(rules.decide(&[]).action, Action::Keep);
     }
 
     #[test]
     fn keep_mapped_reasons_do_not_decide() {
-        let rules = RuleSet::parse("[actions]\nrole_account = \"keep\"\n", Path::new("r.toml")).unwrap();
+        let rules =
+            RuleSet::parse("[actions]\nrole_account = \"keep\"\n", Path::new("r.toml")).unwrap();
         let d = rules.decide(&[Finding::new(Reason::RoleAccount, "role mailbox info@")]);
         assert_eq!(d.action, Action::Keep);
         assert_eq!(d.reason, None);

@@ -1,1 +1,10 @@
+//! The single integration-test binary.
 
+#![allow(unreachable_pub, reason = "helpers are shared between test modules")]
+#![allow(clippy::print_stderr, reason = "tests explain failures on stderr")]
+
+mod clean;
+mod cli;
+mod conformance;
+mod props;
+mod support;

@@ -1,0 +1,134 @@
+//! The command line (clap derive). Reached only from `main.rs`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Clean email contact lists before they are mailed.
+#[derive(Debug, Parser)]
+#[command(name = "listwash", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Read a contact CSV, decide keep / review / suppress for every row, write the outputs.
+    Clean(CleanArgs),
+    /// Decide single addresses given on the command line.
+    Check(CheckArgs),
+    /// Print the default rules file, commented.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CleanArgs {
+    /// The contact CSV (plain or gzip), or `-` for standard input.
+    pub(crate) input: PathBuf,
+    /// Where to write clean.csv, review.csv, suppressed.csv, rejected.csv and report.json.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out_dir: PathBuf,
+    /// The column holding the address (default: detected from the header).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) email_column: Option<String>,
+    /// The column holding the signup date (default: detected, e.g. `signup_date`, `OPTIN_TIME`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) signup_column: Option<String>,
+    /// Neutralise cells that start like a spreadsheet formula (prefix `'`).
+    #[arg(long)]
+    pub(crate) excel_safe: bool,
+    /// Records with a longer field go to rejected.csv.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub(crate) max_field_bytes: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) jobs: Option<u16>,
+    /// No progress bar or summary.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Progress on stderr: on a terminal only (auto), always, or never.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub(crate) progress: ProgressMode,
+    #[command(flatten)]
+    pub(crate) decide: DecideArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProgressMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Addresses to decide.
+    #[arg(required = true, value_name = "ADDRESS")]
+    pub(crate) addresses: Vec<String>,
+    /// One JSON object per address.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) decide: DecideArgs,
+}
+
+/// Options shared by `clean` and `check`.
+#[derive(Debug, Args)]
+pub(crate) struct DecideArgs {
+    /// An engagement event log (CSV or Parquet); may be given more than once.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) engagement: Vec<PathBuf>,
+    /// A suppression list (addresses, or MD5/SHA-1/SHA-256 digests); may be given more than once.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) suppress: Vec<PathBuf>,
+    /// A TOML rules file (`listwash rules --defaults` prints the defaults).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
+    /// The day the engagement rules measure from, YYYY-MM-DD (default: today, UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub(crate) as_of: Option<chrono::NaiveDate>,
+    /// Resolve against this nameserver instead of the system's; may be given more than once.
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_server)]
+    pub(crate) dns_server: Vec<SocketAddr>,
+    /// Skip all DNS; domain checks report `unchecked`.
+    #[arg(long, conflicts_with_all = ["dns_server", "cache"])]
+    pub(crate) no_dns: bool,
+    /// Per-query DNS timeout in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub(crate) dns_timeout: u64,
+    /// DNS queries in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub(crate) dns_concurrency: u64,
+    /// The persistent domain cache (default: in the user's cache directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cache: Option<PathBuf>,
+    /// Do not read or write the persistent domain cache.
+    #[arg(long, conflicts_with = "cache")]
+    pub(crate) no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesArgs {
+    /// Print the shipped default rules.
+    #[arg(long, required = true)]
+    pub(crate) defaults: bool,
+}
+
+fn parse_date(value: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| format!("`{value}` is not a date; write YYYY-MM-DD"))
+}
+
+fn parse_server(value: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    value
+        .parse::<std::net::IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| {
+            format!("`{value}` is not an IP address with an optional port (e.g. 127.0.0.1:5353)")
+        })
+}

@@ -1,0 +1,58 @@
+//! Resolved, validated settings for a run. No clap types: tests and benches build these
+//! directly.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use chrono::NaiveDate;
+
+use crate::read::{InputSource, ReadOptions};
+use crate::resolve::DnsOptions;
+use crate::rules::RuleSet;
+use crate::write::CellPolicy;
+
+/// Where the rules came from, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesSource {
+    /// The shipped defaults.
+    Defaults,
+    /// `--rules FILE`.
+    File(PathBuf),
+}
+
+/// Everything a decision needs besides the rows: rules, lists, history, DNS.
+pub struct DecideConfig {
+    /// The compiled rules.
+    pub rules: Arc<RuleSet>,
+    /// Where they came from.
+    pub rules_source: RulesSource,
+    /// `--suppress` files.
+    pub suppress: Vec<PathBuf>,
+    /// `--engagement` logs.
+    pub engagement: Vec<PathBuf>,
+    /// The day the engagement rules measure from.
+    pub as_of: NaiveDate,
+    /// DNS settings; `None` is `--no-dns`.
+    pub dns: Option<DnsOptions>,
+}
+
+/// Settings of a `clean` run.
+pub struct CleanConfig {
+    /// The contact file.
+    pub input: InputSource,
+    /// Where the outputs go.
+    pub out_dir: PathBuf,
+    /// Column detection and record limits.
+    pub read: ReadOptions,
+    /// Rules, lists, history and DNS.
+    pub decide: DecideConfig,
+    /// Worker threads (`None`: all cores).
+    pub jobs: Option<usize>,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// `--excel-safe`.
+    pub cells: CellPolicy,
+    /// Set by a Ctrl-C handler; the run stops at the next batch and removes its temporary files.
+    pub cancel: Arc<AtomicBool>,
+}

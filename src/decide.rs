@@ -1,0 +1,386 @@
+//! The per-row decision shared by `clean` and `check`: syntax, duplicates, lists, DNS and
+//! engagement findings, then the [`RuleSet`]'s verdict.
+//!
+//! Consumes address strings (and signup dates) in input order; produces one [`Decision`] per
+//! row. Rows are prepared in parallel, duplicates and new domains are handled in input order,
+//! so the result does not depend on the number of threads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+
+use crate::engagement::{self, Context, Histogram, History};
+use crate::normalize::Normalized;
+use crate::reason::{Finding, Reason};
+use crate::resolve::{DomainInfo, DomainStatus};
+use crate::rules::{Decision, RuleSet};
+use crate::suppress::SuppressionSet;
+use crate::syntax::{self, SyntaxIssue};
+
+/// A hasher for keys that are already uniformly distributed hashes (XXH3 output).
+#[derive(Default)]
+pub(crate) struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(buf);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}
+
+type Prehashed = BuildHasherDefault<PrehashedHasher>;
+
+/// One row's input to the decision.
+#[derive(Debug, Clone, Copy)]
+pub struct RowInput<'a> {
+    /// The record's line in the input (for duplicate evidence).
+    pub line: u64,
+    /// The address cell as written.
+    pub email: &'a str,
+    /// The signup date cell, if the input has one.
+    pub signup: Option<&'a str>,
+}
+
+/// A row after the parallel stage.
+#[derive(Debug)]
+pub struct Prepared {
+    syntax: Result<Normalized, SyntaxIssue>,
+    suppressed: Option<&'static str>,
+    signup: Option<NaiveDate>,
+    signup_unreadable: bool,
+    duplicate_of: Option<u64>,
+}
+
+impl Prepared {
+    /// The normalised domain, for rows that passed syntax and are not duplicates.
+    pub fn domain(&self) -> Option<&str> {
+        match (&self.syntax, self.duplicate_of) {
+            (Ok(n), None) => Some(n.domain()),
+            _ => None,
+        }
+    }
+}
+
+/// Facts about a domain that need no DNS.
+#[derive(Debug, Clone)]
+struct ListFacts {
+    disposable: Option<String>,
+    typo: Option<String>,
+}
+
+/// One row's decision plus what the report counts about it.
+struct RowVerdict {
+    decision: Decision,
+    provider: Option<&'static str>,
+    /// `Some` when engagement history was given: days since the last human engagement.
+    days: Option<Option<i64>>,
+    applied: Vec<Reason>,
+}
+
+/// Counts the decision stage gathers for `report.json`.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DecideStats {
+    /// Rows per deciding reason (review and suppressed rows).
+    pub reasons: BTreeMap<&'static str, u64>,
+    /// Rows where each reason applied at all, deciding or not.
+    pub reasons_applied: BTreeMap<&'static str, u64>,
+    /// Rows per recognised mailbox provider.
+    pub providers: BTreeMap<&'static str, u64>,
+    /// Distinct domains per DNS status.
+    pub domains_by_status: BTreeMap<&'static str, u64>,
+    /// Distinct domains of valid, non-duplicate rows.
+    pub unique_domains: u64,
+    /// Days since the last human open or click (rows with engagement history given).
+    pub days_since_engagement: Histogram,
+    /// Rows whose signup cell could not be read as a date.
+    pub unreadable_signup_dates: u64,
+}
+
+/// The decision state of a run: everything that spans batches.
+pub struct Decider {
+    rules: Arc<RuleSet>,
+    suppression: SuppressionSet,
+    history: History,
+    as_of: NaiveDate,
+    seen: HashMap<u128, u64, Prehashed>,
+    list_facts: HashMap<Box<str>, ListFacts>,
+    dns: HashMap<Box<str>, Arc<DomainInfo>>,
+    stats: DecideStats,
+}
+
+impl Decider {
+    /// A decider over these rules, lists and history.
+    pub fn new(
+        rules: Arc<RuleSet>,
+        suppression: SuppressionSet,
+        history: History,
+        as_of: NaiveDate,
+    ) -> Decider {
+        Decider {
+            rules,
+            suppression,
+            history,
+            as_of,
+            seen: HashMap::default(),
+            list_facts: HashMap::new(),
+            dns: HashMap::new(),
+            stats: DecideStats::default(),
+        }
+    }
+
+    /// The suppression lists (for the report).
+    pub fn suppression(&self) -> &SuppressionSet {
+        &self.suppression
+    }
+
+    /// The engagement history (for the report).
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Syntax, suppression lists and signup dates in parallel; then duplicates in input order.
+    /// Returns the prepared rows and the domains not seen before (in first-seen order).
+    pub fn prepare(&mut self, rows: &[RowInput<'_>]) -> (Vec<Prepared>, Vec<String>) {
+        let suppression = &self.suppression;
+        let mut prepared: Vec<Prepared> = rows
+            .par_iter()
+            .map(|row| {
+                let syntax = syntax::check(row.email);
+                let suppressed = match &syntax {
+                    Ok(n) if !suppression.is_empty() => suppression.matches(row.email, n),
+                    _ => None,
+                };
+                let signup = row
+                    .signup
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| engagement::parse_date(s.trim()));
+                Prepared {
+                    syntax,
+                    suppressed,
+                    signup: signup.flatten(),
+                    signup_unreadable: signup.is_some_and(|d| d.is_none()),
+                    duplicate_of: None,
+                }
+            })
+            .collect();
+        let mut new_domains = Vec::new();
+        for (row, prep) in rows.iter().zip(&mut prepared) {
+            if prep.signup_unreadable {
+                self.stats.unreadable_signup_dates += 1;
+            }
+            let Ok(normalized) = &prep.syntax else {
+                continue;
+            };
+            match self.seen.entry(normalized.key()) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    prep.duplicate_of = Some(*first.get())
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(row.line);
+                    if !self.list_facts.contains_key(normalized.domain()) {
+                        self.list_facts.insert(
+                            normalized.domain().into(),
+                            ListFacts {
+                                disposable: None,
+                                typo: None,
+                            },
+                        );
+                        new_domains.push(normalized.domain().to_string());
+                    }
+                }
+            }
+        }
+        let lists = &self.rules.lists;
+        let facts: Vec<ListFacts> = new_domains
+            .par_iter()
+            .map(|d| ListFacts {
+                disposable: lists.disposable_match(d).map(String::from),
+                typo: lists.typo_suggestion(d).map(String::from),
+            })
+            .collect();
+        for (domain, fact) in new_domains.iter().zip(facts) {
+            self.list_facts.insert(domain.as_str().into(), fact);
+        }
+        (prepared, new_domains)
+    }
+
+    /// Records DNS answers (from the resolver, or unchecked for `--no-dns`).
+    pub fn add_dns(&mut self, answers: impl IntoIterator<Item = (String, Arc<DomainInfo>)>) {
+        for (domain, info) in answers {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                self.dns.entry(domain.into_boxed_str())
+            {
+                *self
+                    .stats
+                    .domains_by_status
+                    .entry(info.status.as_str())
+                    .or_default() += 1;
+                self.stats.unique_domains += 1;
+                slot.insert(info);
+            }
+        }
+    }
+
+    /// Decides prepared rows (their domains must have DNS answers by now), in parallel.
+    pub fn decide(&mut self, prepared: &[Prepared]) -> Vec<Decision> {
+        let unchecked = Arc::new(DomainInfo::unchecked());
+        let with_history = !self.history.is_empty();
+        let decided: Vec<RowVerdict> = prepared
+            .par_iter()
+            .map(|prep| {
+                let (findings, provider, days) = self.findings(prep, &unchecked, with_history);
+                let decision = self.rules.decide(&findings);
+                RowVerdict {
+                    decision,
+                    provider,
+                    days,
+                    applied: findings.iter().map(|f| f.reason).collect(),
+                }
+            })
+            .collect();
+        let mut out = Vec::with_capacity(decided.len());
+        for verdict in decided {
+            if let Some(reason) = verdict.decision.reason {
+                *self.stats.reasons.entry(reason.code()).or_default() += 1;
+            }
+            for reason in verdict.applied {
+                *self.stats.reasons_applied.entry(reason.code()).or_default() += 1;
+            }
+            if let Some(p) = verdict.provider {
+                *self.stats.providers.entry(p).or_default() += 1;
+            }
+            if let Some(days) = verdict.days {
+                self.stats.days_since_engagement.add(days);
+            }
+            out.push(verdict.decision);
+        }
+        out
+    }
+
+    /// Every finding for one row, its provider, and its days since engagement (when history
+    /// was given).
+    fn findings(
+        &self,
+        prep: &Prepared,
+        unchecked: &Arc<DomainInfo>,
+        with_history: bool,
+    ) -> (Vec<Finding>, Option<&'static str>, Option<Option<i64>>) {
+        let mut findings = Vec::new();
+        let normalized = match &prep.syntax {
+            Err(issue) => {
+                findings.push(Finding::new(Reason::InvalidSyntax, issue.describe()));
+                return (findings, None, None);
+            }
+            Ok(n) => n,
+        };
+        if let Some(first) = prep.duplicate_of {
+            findings.push(Finding::new(
+                Reason::Duplicate,
+                format!("same address as line {first}"),
+            ));
+            return (findings, None, None);
+        }
+        if let Some(kind) = prep.suppressed {
+            findings.push(Finding::new(
+                Reason::SuppressionList,
+                format!("on a suppression list ({kind})"),
+            ));
+        }
+        let domain = normalized.domain();
+        let info = self.dns.get(domain).unwrap_or(unchecked);
+        let lists = self.list_facts.get(domain);
+        let typo = lists.and_then(|l| l.typo.as_deref());
+        // A typo suggestion stands only when the typed domain cannot take mail (or is parked);
+        // without DNS we cannot tell, so it stands too.
+        let typo = typo.filter(|_| !info.status.accepts_mail() || info.parked);
+        let did_you_mean = typo
+            .map(|t| format!("; did you mean {t}?"))
+            .unwrap_or_default();
+        match info.status {
+            DomainStatus::NoDomain => findings.push(Finding::new(
+                Reason::NoDomain,
+                format!("{domain}: {}{did_you_mean}", info.detail),
+            )),
+            DomainStatus::NullMx => findings.push(Finding::new(
+                Reason::NullMx,
+                format!("{domain}: {}", info.detail),
+            )),
+            DomainStatus::NoMx => findings.push(Finding::new(
+                Reason::NoMx,
+                format!("{domain}: {}{did_you_mean}", info.detail),
+            )),
+            DomainStatus::Unknown => findings.push(Finding::new(
+                Reason::DnsUnknown,
+                format!("{domain}: {}", info.detail),
+            )),
+            DomainStatus::Ok | DomainStatus::ImplicitMx | DomainStatus::Unchecked => {}
+        }
+        if let Some(entry) = lists.and_then(|l| l.disposable.as_deref()) {
+            // Lists of throw-away domains include typo-squatted ones (`gmial.com`): keep the
+            // suggestion in the evidence so the contact can be recovered.
+            let hint = lists
+                .and_then(|l| l.typo.as_deref())
+                .map(|t| format!("; did you mean {t}?"))
+                .unwrap_or_default();
+            findings.push(Finding::new(
+                Reason::Disposable,
+                format!("disposable mailbox provider ({entry}){hint}"),
+            ));
+        }
+        let mut days = None;
+        if with_history {
+            let profile = self.history.get(normalized.key());
+            let context = Context {
+                as_of: self.as_of,
+                signup: prep.signup,
+                parked: info.parked,
+            };
+            let evaluation = engagement::evaluate(profile, &context, &self.rules.engagement);
+            days = Some(evaluation.days_since_engagement);
+            findings.extend(evaluation.findings);
+        }
+        if let Some(target) = typo {
+            let evidence = match info.status {
+                DomainStatus::Unchecked => "DNS not checked".to_string(),
+                _ if info.parked => "domain is parked".to_string(),
+                _ => info.detail.clone(),
+            };
+            findings.push(Finding::new(
+                Reason::TypoDomain,
+                format!("did you mean {target}? ({domain}: {evidence})"),
+            ));
+        }
+        if self.rules.lists.is_role(normalized.local()) {
+            let local = normalized.local().split('+').next().unwrap_or_default();
+            findings.push(Finding::new(
+                Reason::RoleAccount,
+                format!("role mailbox ({local}@)"),
+            ));
+        }
+        (findings, info.provider, days)
+    }
+
+    /// The counts gathered so far.
+    pub fn stats(&self) -> &DecideStats {
+        &self.stats
+    }
+}
+
+impl Prepared {
+    /// The normalised address, when the syntax is valid.
+    pub fn normalized(&self) -> Option<&str> {
+        self.syntax.as_ref().ok().map(Normalized::as_str)
+    }
+}

@@ -1,0 +1,372 @@
+//! Wires the stages of a `clean` run: a reader thread, parallel decisions on rayon, DNS in the
+//! background, a writer thread, and the report.
+//!
+//! Rows keep their input order end to end: batches are read in order, rayon's indexed
+//! `collect` keeps order inside a batch, and batches are decided and written in order.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Instant;
+
+use crate::config::{CleanConfig, DecideConfig, RulesSource};
+use crate::decide::{Decider, Prepared, RowInput};
+use crate::engagement::History;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::read::{Input, Item};
+use crate::report::{
+    DomainsReport, EngagementReport, InputReport, Report, SettingsReport, SpreadsheetReport,
+};
+use crate::resolve::{DnsStats, DomainChecker, DomainInfo, WarnSink};
+use crate::rules::Decision;
+use crate::suppress::SuppressionSet;
+use crate::write::{CellPolicy, Outputs};
+
+/// Rows that may wait for DNS answers before the oldest batch must be decided.
+const DNS_WINDOW_ROWS: usize = 200_000;
+
+/// A batch on its way to the writer: the records, and a decision per readable row.
+struct Decided {
+    items: Vec<Item>,
+    decisions: Vec<Decision>,
+}
+
+/// A batch waiting for its domains' DNS answers.
+struct Pending {
+    items: Vec<Item>,
+    prepared: Vec<Prepared>,
+    domains: Vec<String>,
+}
+
+/// Loads what every decision needs: suppression lists and engagement history.
+///
+/// # Errors
+/// When a list or log cannot be read.
+pub fn load_decider(config: &DecideConfig) -> Result<Decider> {
+    let suppression = SuppressionSet::load(&config.suppress)?;
+    let history = if config.engagement.is_empty() {
+        History::empty()
+    } else {
+        History::load(&config.engagement, &config.rules.engagement)?
+    };
+    Ok(Decider::new(
+        config.rules.clone(),
+        suppression,
+        history,
+        config.as_of,
+    ))
+}
+
+/// Runs `listwash clean`: reads the input, decides every row, writes the five outputs.
+///
+/// # Errors
+/// When the input, a list, a log or an output cannot be read or written, or the run was
+/// interrupted. No output is renamed into place unless the run completes.
+pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> Result<Report> {
+    let started = Instant::now();
+    let jobs = config
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Error::Dns(format!("cannot start {jobs} worker threads: {e}")))?;
+    let mut input = Input::open(&config.input, &config.read)?;
+    progress.message("loading lists and history");
+    let mut decider = pool.install(|| load_decider(&config.decide))?;
+    let outputs = Outputs::create(
+        &config.out_dir,
+        input.header(),
+        input.delimiter(),
+        input.dialect().bom,
+        config.cells,
+    )?;
+    let mut checker = match &config.decide.dns {
+        Some(options) => Some(DomainChecker::new(
+            options,
+            &config.decide.rules.dns,
+            warn.clone(),
+        )?),
+        None => None,
+    };
+    let total_bytes = match &config.input {
+        crate::read::InputSource::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+        crate::read::InputSource::Stdin => None,
+    };
+    progress.start(total_bytes);
+    let bytes = input.bytes_counter();
+    let dialect = input.dialect().clone();
+    let email_index = input.email_index();
+    let signup_index = input.signup_index();
+    let batch_size = config.batch_size.max(1);
+
+    let result = std::thread::scope(|scope| -> Result<(Outputs, u64)> {
+        let (batch_tx, batch_rx) = sync_channel::<Result<Vec<Item>>>(2);
+        let (write_tx, write_rx) = sync_channel::<Decided>(2);
+        let reader = scope.spawn(move || read_loop(&mut input, batch_size, batch_tx));
+        let writer = scope.spawn(move || write_loop(outputs, write_rx));
+
+        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let mut pending_rows = 0usize;
+        let mut rows_done = 0u64;
+        let mut failure: Option<Error> = None;
+        let mut reading = true;
+        let mut writer_gone = false;
+        while !writer_gone && (reading || !pending.is_empty()) {
+            if config.cancel.load(Ordering::Relaxed) {
+                failure = Some(Error::Interrupted);
+                break;
+            }
+            if reading {
+                match batch_rx.recv() {
+                    Ok(Ok(items)) => {
+                        let (prepared, domains) = pool.install(|| {
+                            prepare_batch(&mut decider, &items, email_index, signup_index)
+                        });
+                        match checker.as_mut() {
+                            Some(c) => c.submit(domains.iter().map(String::as_str)),
+                            None => {
+                                let unchecked = Arc::new(DomainInfo::unchecked());
+                                decider
+                                    .add_dns(domains.into_iter().map(|d| (d, unchecked.clone())));
+                            }
+                        }
+                        let needed = batch_domains(&prepared);
+                        pending_rows += prepared.len();
+                        pending.push_back(Pending {
+                            items,
+                            prepared,
+                            domains: needed,
+                        });
+                    }
+                    Ok(Err(e)) => {
+                        failure = Some(e);
+                        break;
+                    }
+                    Err(_) => reading = false,
+                }
+            }
+            // Decide the oldest batch once DNS had a window of rows to work ahead on.
+            while let Some(front) = pending.front() {
+                let must = !reading || checker.is_none() || pending_rows > DNS_WINDOW_ROWS;
+                if !must {
+                    break;
+                }
+                if let Some(c) = checker.as_mut() {
+                    let answers = c.wait(front.domains.iter().map(String::as_str));
+                    decider.add_dns(answers);
+                }
+                let Some(batch) = pending.pop_front() else {
+                    break;
+                };
+                pending_rows -= batch.prepared.len();
+                let decisions = pool.install(|| decider.decide(&batch.prepared));
+                rows_done += batch.items.len() as u64;
+                if write_tx
+                    .send(Decided {
+                        items: batch.items,
+                        decisions,
+                    })
+                    .is_err()
+                {
+                    writer_gone = true; // the writer failed; its error is collected below
+                    break;
+                }
+                progress.update(rows_done, bytes.load(Ordering::Relaxed));
+            }
+        }
+        drop(write_tx);
+        drop(batch_rx);
+        let read_result = reader
+            .join()
+            .unwrap_or_else(|_| Err(Error::Dns("the reader thread panicked".into())));
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Dns("the writer thread panicked".into())));
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let outputs = written?;
+        read_result?;
+        Ok((outputs, rows_done))
+    });
+    let (outputs, _rows) = result?;
+    let dns_stats = checker.map(DomainChecker::finish);
+    progress.finish();
+
+    let report = build_report(
+        config,
+        &decider,
+        &outputs,
+        dns_stats,
+        dialect,
+        bytes.load(Ordering::Relaxed),
+        jobs,
+        started,
+    );
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Write {
+        path: config.out_dir.join("report.json"),
+        source: std::io::Error::other(e),
+    })?;
+    let mut json = json;
+    json.push(b'\n');
+    outputs.finish(&json)?;
+    Ok(report)
+}
+
+fn read_loop(
+    input: &mut Input,
+    batch_size: usize,
+    tx: SyncSender<Result<Vec<Item>>>,
+) -> Result<()> {
+    loop {
+        let mut items = Vec::with_capacity(batch_size);
+        match input.read_batch(batch_size, &mut items) {
+            Ok(more) => {
+                if !items.is_empty() && tx.send(Ok(items)).is_err() {
+                    return Ok(());
+                }
+                if !more {
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn write_loop(mut outputs: Outputs, rx: Receiver<Decided>) -> Result<Outputs> {
+    for batch in rx {
+        let mut decisions = batch.decisions.into_iter();
+        for item in &batch.items {
+            match item {
+                Item::Row(row) => {
+                    let decision = decisions
+                        .next()
+                        .ok_or_else(|| Error::Dns("internal: a row without a decision".into()))?;
+                    let reason = decision.reason.map_or("", |r| r.code());
+                    outputs.write_row(&row.record, decision.action, reason, &decision.detail)?;
+                }
+                Item::Rejected(rejected) => outputs.write_rejected(rejected)?,
+            }
+        }
+    }
+    Ok(outputs)
+}
+
+/// The readable rows of a batch, prepared.
+fn field(record: &csv::ByteRecord, i: usize) -> &str {
+    record
+        .get(i)
+        .and_then(|f| std::str::from_utf8(f).ok())
+        .unwrap_or("")
+}
+
+fn prepare_batch(
+    decider: &mut Decider,
+    items: &[Item],
+    email_index: usize,
+    signup_index: Option<usize>,
+) -> (Vec<Prepared>, Vec<String>) {
+    let rows: Vec<RowInput<'_>> = items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Row(row) => Some(RowInput {
+                line: row.line,
+                email: field(&row.record, email_index),
+                signup: signup_index.map(|i| field(&row.record, i)),
+            }),
+            Item::Rejected(_) => None,
+        })
+        .collect();
+    decider.prepare(&rows)
+}
+
+/// The distinct domains a batch's rows need answers for.
+fn batch_domains(prepared: &[Prepared]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    prepared
+        .iter()
+        .filter_map(Prepared::domain)
+        .filter(|d| seen.insert(*d))
+        .map(String::from)
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    config: &CleanConfig,
+    decider: &Decider,
+    outputs: &Outputs,
+    dns: Option<DnsStats>,
+    dialect: crate::read::Dialect,
+    bytes: u64,
+    jobs: usize,
+    started: Instant,
+) -> Report {
+    let stats = decider.stats();
+    let counts = outputs.counts();
+    let mut reasons = std::collections::BTreeMap::new();
+    for reason in crate::reason::Reason::ALL {
+        reasons.insert(
+            reason.code(),
+            stats.reasons.get(reason.code()).copied().unwrap_or(0),
+        );
+    }
+    let checked = dns.is_some();
+    let dns = dns.unwrap_or_default();
+    Report {
+        listwash_version: env!("CARGO_PKG_VERSION"),
+        as_of: config.decide.as_of.format("%Y-%m-%d").to_string(),
+        input: InputReport {
+            path: config.input.display_path().display().to_string(),
+            rows: counts.total(),
+            bytes,
+            dialect,
+            unreadable_signup_dates: stats.unreadable_signup_dates,
+        },
+        outputs: counts,
+        reasons,
+        reasons_applied: stats.reasons_applied.clone(),
+        domains: DomainsReport {
+            unique: stats.unique_domains,
+            lookups: dns.lookups,
+            cache_hits: dns.cache_hits,
+            by_status: stats.domains_by_status.clone(),
+            providers: stats.providers.clone(),
+            resolver_trusted: checked && dns.resolver_trusted,
+            checked,
+            warnings: dns.warnings.clone(),
+        },
+        engagement: (!config.decide.engagement.is_empty()).then(|| EngagementReport {
+            logs: decider.history().stats().clone(),
+            days_since_last_engagement: stats.days_since_engagement.clone(),
+        }),
+        suppression_lists: decider.suppression().summaries().to_vec(),
+        spreadsheet: SpreadsheetReport {
+            formula_like_cells: outputs.formula_cells(),
+            neutralised: config.cells == CellPolicy::ExcelSafe,
+        },
+        settings: SettingsReport {
+            rules: match &config.decide.rules_source {
+                RulesSource::Defaults => "defaults".into(),
+                RulesSource::File(p) => p.display().to_string(),
+            },
+            jobs,
+            dns_servers: match &config.decide.dns {
+                Some(o) if !o.servers.is_empty() => {
+                    o.servers.iter().map(|s| s.to_string()).collect()
+                }
+                Some(_) => vec!["system".into()],
+                None => Vec::new(),
+            },
+        },
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}

@@ -1,0 +1,291 @@
+//! Syntax: is a cell value an address a bulk mailer should send to?
+//!
+//! Consumes a raw cell value, produces the [`Normalized`] address or the first
+//! [`SyntaxIssue`] found. The profile is stricter than RFC 5322 (see the README's table):
+//! no quoted local parts, comments, IP literals, display names, single-label or special-use
+//! domains, non-ASCII local parts, control or invisible characters. `email_address` gives the
+//! RFC baseline; the checks here add the bulk-mail profile. Never touches the network.
+
+use std::fmt;
+
+use email_address::{EmailAddress, Options};
+
+use crate::normalize::{Normalized, normalize};
+
+/// Why a value is not a deliverable address (the first failing check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SyntaxIssue {
+    /// The cell is empty.
+    Empty,
+    /// A control character (CR, LF, TAB, NUL, DEL, …).
+    ControlChar,
+    /// An invisible, formatting, private-use or non-character code point.
+    UnsafeChar,
+    /// A `(comment)`.
+    Comment,
+    /// A display name or angle brackets (`Jane <jane@example.com>`).
+    DisplayName,
+    /// White space inside the value.
+    Whitespace,
+    /// A quoted local part (`"john doe"@example.com`).
+    QuotedLocal,
+    /// No `@`.
+    NoAt,
+    /// Nothing before the `@`.
+    NoLocal,
+    /// Nothing after the `@`.
+    NoDomain,
+    /// An IP-address literal (`user@[192.0.2.1]`).
+    IpLiteral,
+    /// A character or dot placement not allowed in a local part.
+    BadLocal,
+    /// A non-ASCII local part (needs SMTPUTF8, which most senders cannot deliver to).
+    NonAsciiLocal,
+    /// A local part over 64 octets.
+    LocalTooLong,
+    /// An invalid domain label (empty, leading/trailing hyphen, bad character, bad IDN).
+    BadLabel,
+    /// A domain with a single label (`user@localhost`).
+    SingleLabel,
+    /// A domain label over 63 octets.
+    LabelTooLong,
+    /// A numeric top-level domain (`user@192.168.0.1`).
+    NumericTld,
+    /// A top-level domain that is not at least two letters.
+    BadTld,
+    /// A special-use domain (`.test`, `.invalid`, `.localhost`, `.onion`, …).
+    SpecialUseDomain,
+    /// A domain over 253 octets.
+    DomainTooLong,
+    /// An address over 254 octets.
+    AddressTooLong,
+}
+
+impl SyntaxIssue {
+    /// A short explanation for `listwash_detail`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SyntaxIssue::Empty => "empty address",
+            SyntaxIssue::ControlChar => "control character in the address",
+            SyntaxIssue::UnsafeChar => "invisible or non-printing character in the address",
+            SyntaxIssue::Comment => "comment in parentheses",
+            SyntaxIssue::DisplayName => "display name or angle brackets, not a bare address",
+            SyntaxIssue::Whitespace => "white space inside the address",
+            SyntaxIssue::QuotedLocal => "quoted local part",
+            SyntaxIssue::NoAt => "no @",
+            SyntaxIssue::NoLocal => "nothing before the @",
+            SyntaxIssue::NoDomain => "nothing after the @",
+            SyntaxIssue::IpLiteral => "IP-address literal instead of a domain",
+            SyntaxIssue::BadLocal => "invalid character or dot in the local part",
+            SyntaxIssue::NonAsciiLocal => "non-ASCII local part (needs SMTPUTF8)",
+            SyntaxIssue::LocalTooLong => "local part over 64 characters",
+            SyntaxIssue::BadLabel => "invalid domain label",
+            SyntaxIssue::SingleLabel => "domain has no top-level domain",
+            SyntaxIssue::LabelTooLong => "domain label over 63 characters",
+            SyntaxIssue::NumericTld => "numeric top-level domain",
+            SyntaxIssue::BadTld => "invalid top-level domain",
+            SyntaxIssue::SpecialUseDomain => "special-use domain that never receives mail",
+            SyntaxIssue::DomainTooLong => "domain over 253 characters",
+            SyntaxIssue::AddressTooLong => "address over 254 characters",
+        }
+    }
+}
+
+impl fmt::Display for SyntaxIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// Special-use top-level names (RFC 6761, RFC 7686, RFC 9476, ICANN's `.internal`).
+const SPECIAL_USE_TLDS: &[&str] = &[
+    "alt",
+    "arpa",
+    "example",
+    "internal",
+    "invalid",
+    "local",
+    "localhost",
+    "onion",
+    "test",
+];
+
+/// Checks `raw` against the bulk-mail profile and normalises it.
+///
+/// Surrounding spaces are trimmed first (they are an export artefact, not part of the
+/// address); every other check applies to the value as written.
+///
+/// # Errors
+/// The first [`SyntaxIssue`] found.
+pub fn check(raw: &str) -> Result<Normalized, SyntaxIssue> {
+    if raw.chars().any(is_control) {
+        return Err(SyntaxIssue::ControlChar);
+    }
+    let value = raw.trim_matches(' ');
+    if value.is_empty() {
+        return Err(SyntaxIssue::Empty);
+    }
+    if value.chars().any(is_unsafe) {
+        return Err(SyntaxIssue::UnsafeChar);
+    }
+    if value.contains(['<', '>']) {
+        return Err(SyntaxIssue::DisplayName);
+    }
+    if value.contains(['(', ')']) {
+        return Err(SyntaxIssue::Comment);
+    }
+    if value.contains('"') {
+        return Err(SyntaxIssue::QuotedLocal);
+    }
+    if value.chars().any(char::is_whitespace) {
+        return Err(SyntaxIssue::Whitespace);
+    }
+    let Some(at) = value.rfind('@') else {
+        return Err(SyntaxIssue::NoAt);
+    };
+    let (local, domain) = (&value[..at], &value[at + 1..]);
+    if local.is_empty() {
+        return Err(SyntaxIssue::NoLocal);
+    }
+    if domain.is_empty() {
+        return Err(SyntaxIssue::NoDomain);
+    }
+    if domain.starts_with('[') {
+        return Err(SyntaxIssue::IpLiteral);
+    }
+    check_local(local)?;
+    let ascii_domain = check_domain(domain)?;
+    if local.len() + 1 + ascii_domain.len() > 254 {
+        return Err(SyntaxIssue::AddressTooLong);
+    }
+    // The RFC baseline: anything our profile lets through must also parse as RFC 5322.
+    let options = Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text();
+    if EmailAddress::parse_with_options(&format!("{local}@{ascii_domain}"), options).is_err() {
+        return Err(SyntaxIssue::BadLocal);
+    }
+    normalize(value).ok_or(SyntaxIssue::BadLabel)
+}
+
+fn check_local(local: &str) -> Result<(), SyntaxIssue> {
+    if !local.is_ascii() {
+        return Err(SyntaxIssue::NonAsciiLocal);
+    }
+    if local.len() > 64 {
+        return Err(SyntaxIssue::LocalTooLong);
+    }
+    let atext_or_dot =
+        |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b"!#$%&'*+-/=?^_`{|}~".contains(&b);
+    if !local.bytes().all(atext_or_dot)
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
+    {
+        return Err(SyntaxIssue::BadLocal);
+    }
+    Ok(())
+}
+
+/// Checks the domain and returns it as ASCII (A-labels).
+fn check_domain(domain: &str) -> Result<String, SyntaxIssue> {
+    let ascii = if domain.is_ascii() && !domain.to_ascii_lowercase().contains("xn--") {
+        domain.to_ascii_lowercase()
+    } else {
+        // UTS 46 with STD3 rules validates U-labels and existing A-labels alike.
+        idna::domain_to_ascii_strict(domain).map_err(|_| SyntaxIssue::BadLabel)?
+    };
+    if ascii.len() > 253 {
+        return Err(SyntaxIssue::DomainTooLong);
+    }
+    let labels: Vec<&str> = ascii.split('.').collect();
+    if labels.iter().any(|l| l.is_empty()) {
+        return Err(SyntaxIssue::BadLabel);
+    }
+    if labels.len() < 2 {
+        return Err(SyntaxIssue::SingleLabel);
+    }
+    for label in &labels {
+        if label.len() > 63 {
+            return Err(SyntaxIssue::LabelTooLong);
+        }
+        let ldh = label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ldh || label.starts_with('-') || label.ends_with('-') {
+            return Err(SyntaxIssue::BadLabel);
+        }
+        // `ab--…` is reserved for IDNA; only a valid `xn--` A-label may use it (validated above).
+        if label.get(2..4) == Some("--") && !label.starts_with("xn--") {
+            return Err(SyntaxIssue::BadLabel);
+        }
+    }
+    let tld = labels[labels.len() - 1];
+    if tld.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SyntaxIssue::NumericTld);
+    }
+    let alphabetic = tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic());
+    if !alphabetic && !tld.starts_with("xn--") {
+        return Err(SyntaxIssue::BadTld);
+    }
+    if SPECIAL_USE_TLDS.contains(&tld) {
+        return Err(SyntaxIssue::SpecialUseDomain);
+    }
+    Ok(ascii)
+}
+
+/// C0 and C1 controls and DEL.
+fn is_control(c: char) -> bool {
+    c.is_control()
+}
+
+/// Code points that are invisible or never belong in an address: non-ASCII spaces, format
+/// characters (zero-width, bidi), line/paragraph separators, private use, non-characters.
+fn is_unsafe(c: char) -> bool {
+    let u = c as u32;
+    matches!(u,
+        0xA0 | 0xAD | 0x34F | 0x61C | 0x115F | 0x1160 | 0x1680 | 0x180E
+        | 0x2000..=0x200F | 0x2028..=0x202F | 0x205F..=0x206F | 0x3000 | 0x3164
+        | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB
+        | 0xE000..=0xF8FF | 0xFDD0..=0xFDEF | 0xE0000..=0xE0FFF | 0xF0000..=0x10FFFF)
+        || (u & 0xFFFE) == 0xFFFE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_addresses_pass_and_normalise() {
+        let n = check(" Jane.Doe+news@Example.COM ").unwrap();
+        assert_eq!(n.as_str(), "jane.doe+news@example.com");
+        assert_eq!(
+            check("jeff@臺網中心.tw").unwrap().domain(),
+            "xn--fiqq24b10vi0d.tw"
+        );
+    }
+
+    #[test]
+    fn bulk_mail_profile_rejections() {
+        for (value, issue) in [
+            ("", SyntaxIssue::Empty),
+            ("a@b.com\n", SyntaxIssue::ControlChar),
+            ("Jane <jane@example.com>", SyntaxIssue::DisplayName),
+            ("\"john doe\"@example.com", SyntaxIssue::QuotedLocal),
+            ("john doe@example.com", SyntaxIssue::Whitespace),
+            ("example.com", SyntaxIssue::NoAt),
+            ("user@[192.168.0.1]", SyntaxIssue::IpLiteral),
+            ("user@localhost", SyntaxIssue::SingleLabel),
+            ("user@192.168.0.1", SyntaxIssue::NumericTld),
+            ("user@shop.test", SyntaxIssue::SpecialUseDomain),
+            ("user@exa_mple.com", SyntaxIssue::BadLabel),
+            ("user@b.c0m", SyntaxIssue::BadTld),
+            ("ñoño@example.com", SyntaxIssue::NonAsciiLocal),
+            ("a..b@example.com", SyntaxIssue::BadLocal),
+            ("user@exa\u{200b}mple.com", SyntaxIssue::UnsafeChar),
+        ] {
+            assert_eq!(check(value).unwrap_err(), issue, "{value:?}");
+        }
+    }
+}
