@@ -39,6 +39,9 @@ pub(crate) struct CleanArgs {
     /// Neutralise cells that start like a spreadsheet formula (prefix `'`).
     #[arg(long)]
     pub(crate) excel_safe: bool,
+    /// Permission bits of the output files, in octal (default: owner only).
+    #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
+    pub(crate) file_mode: u32,
     /// Records with a longer field go to rejected.csv.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub(crate) max_field_bytes: usize,
@@ -119,6 +122,13 @@ pub(crate) struct RulesArgs {
 fn parse_date(value: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .map_err(|_| format!("`{value}` is not a date; write YYYY-MM-DD"))
+}
+
+fn parse_mode(value: &str) -> Result<u32, String> {
+    u32::from_str_radix(value, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("`{value}` is not an octal file mode such as 600 or 644"))
 }
 
 fn parse_server(value: &str) -> Result<SocketAddr, String> {

@@ -53,6 +53,8 @@ pub struct CleanConfig {
     pub batch_size: usize,
     /// `--excel-safe`.
     pub cells: CellPolicy,
+    /// Permission bits of the outputs (`--file-mode`, default 0o600).
+    pub file_mode: u32,
     /// Set by a Ctrl-C handler; the run stops at the next batch and removes its temporary files.
     pub cancel: Arc<AtomicBool>,
 }

@@ -125,6 +125,7 @@ pub struct Outputs {
     cells: CellPolicy,
     formula_cells: u64,
     scratch: Vec<u8>,
+    file_mode: u32,
 }
 
 impl Outputs {
@@ -155,6 +156,7 @@ impl Outputs {
             cells,
             formula_cells: 0,
             scratch: Vec::new(),
+            file_mode: 0o600,
         };
         let mut decided_header = header.clone();
         decided_header.push_field(b"listwash_reason");
@@ -242,6 +244,12 @@ impl Outputs {
             .map_err(|e| sink.error(e))
     }
 
+    /// Sets the permission bits of the final files (default `0o600`: owner only, since they
+    /// hold personal data).
+    pub fn set_file_mode(&mut self, mode: u32) {
+        self.file_mode = mode & 0o777;
+    }
+
     /// Rows written so far.
     pub fn counts(&self) -> OutputCounts {
         self.counts
@@ -287,6 +295,9 @@ impl Outputs {
                 source,
             })?;
         done.push((report.into_temp_path(), report_path));
+        for (temp, path) in &done {
+            set_mode(temp, *file_mode).map_err(|source| Error::Write { path: path.clone(), source })?;
+        }
         for (temp, path) in done {
             temp.persist(&path).map_err(|e| Error::Write {
                 path: path.clone(),
@@ -298,6 +309,17 @@ impl Outputs {
         }
         Ok(())
     }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Removes temporary files left by a run that was killed (they carry our suffix).
