@@ -762,8 +762,8 @@ GROUP_NOTES = {
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "sample_data")
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "sample_data"))
     os.makedirs(out, exist_ok=True)
     write_csv(os.path.join(out, "contacts.csv"),
               ["email", "first_name", "last_name", "signup_date", "country", "source"],
