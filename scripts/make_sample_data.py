@@ -322,9 +322,16 @@ for email, _why in INVALID:
 for domain in ["mailinator.com", "mailinator.com", "guerrillamail.com", "10minutemail.com",
                "yopmail.com", "yopmail.com", "sharklasers.com", "trashmail.com"]:
     new_contact("disposable", domain=domain)
+# The shipped disposable list also names some typo domains (gmial.com, hotmial.com): rows there
+# are both, and suppress (disposable) beats review (typo_domain).
+SHIPPED_DISPOSABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "data",
+                                  "disposable_domains.txt")
+with open(SHIPPED_DISPOSABLE, encoding="utf-8") as f:
+    LISTED = {line.strip() for line in f if line.strip() and not line.startswith("#")}
 for domain in ["gmial.com", "gmail.con", "hotmial.com", "yahooo.com", "outlok.com", "gmai.com",
                "iclod.com", "gmail.co"]:
-    new_contact("typo_domain", domain=domain)
+    new_contact("typo_domain_listed_disposable" if domain in LISTED else "typo_domain",
+                domain=domain)
 for local, domain in [("info", "kesselbau.de"), ("sales", "brightwave.com"),
                       ("support", "lumenforge.com"), ("postmaster", "harbourview.co.uk"),
                       ("office", "alpenblick-gmbh.de"), ("marketing", "cobaltline.com"),
@@ -334,7 +341,7 @@ for local, domain in [("info", "kesselbau.de"), ("sales", "brightwave.com"),
     add("role_account", f"{local}@{domain}", "", "", country,
         rand_date(date(2020, 1, 1), date(2026, 6, 30)))
 for email, group in [("sales@mailinator.com", "combo_role_and_disposable"),
-                     ("support@gmial.com", "combo_typo_and_role")]:
+                     ("support@gmail.con", "combo_typo_and_role")]:
     first, last, country, _ = person()
     add(group, email, "", "", country, rand_date(date(2021, 1, 1), date(2026, 6, 30)))
 
@@ -685,6 +692,7 @@ EXPECTED = {  # group -> (expected reason under --no-dns --as-of 2026-11-01, out
     "combo_role_and_disposable": ("disposable (role_account too)", "suppressed"),
     "typo_domain": ("typo_domain", "review"),
     "combo_typo_and_role": ("typo_domain (role_account too)", "review"),
+    "typo_domain_listed_disposable": ("disposable (typo_domain too)", "suppressed"),
     "role_account": ("role_account", "review"),
     "dns_no_domain": ("no_domain with DNS; none under --no-dns", "clean under --no-dns"),
     "dns_null_mx": ("null_mx with DNS; none under --no-dns", "clean under --no-dns"),
@@ -721,12 +729,14 @@ GROUP_NOTES = {
     "suppression_list_sha256": "SHA-256 listed in suppress_sha256.csv (one row in mixed case)",
     "disposable": "mailinator.com, guerrillamail.com, 10minutemail.com, yopmail.com, "
                   "sharklasers.com, trashmail.com",
-    "typo_domain": "gmial.com, gmail.con, hotmial.com, yahooo.com, outlok.com, gmai.com, "
-                   "iclod.com, gmail.co",
+    "typo_domain": "gmail.con, yahooo.com, outlok.com, gmai.com, iclod.com, gmail.co",
     "role_account": "info@, sales@, support@, postmaster@, office@, marketing@, "
                     "Info+Newsletter@, webmaster@, enquiries@ at company domains (names empty)",
     "combo_role_and_disposable": "`sales@mailinator.com`",
-    "combo_typo_and_role": "`support@gmial.com`",
+    "combo_typo_and_role": "`support@gmail.con`",
+    "typo_domain_listed_disposable": "gmial.com and hotmial.com: typos of gmail.com and "
+                                     "hotmail.com that the shipped disposable list "
+                                     "(src/data/disposable_domains.txt) also names",
     "dns_no_domain": "unregistered domains (NXDOMAIN in live DNS)",
     "dns_null_mx": "example.com / example.org publish a null MX (RFC 7505) in live DNS",
     "hard_bounced": "engaged until shortly before a hard bounce; no delivery after it (some "
@@ -937,9 +947,13 @@ Totals under the command above: {', '.join(f'{k} {v}' for k, v in sorted(counts.
   trailing spaces. The pipeline trims before deciding, so they are duplicates; a syntax check
   run on the untrimmed value would call them `invalid_syntax` instead (same file, suppressed).
 * **Several reasons.** `sales@mailinator.com` is disposable and a role account (suppress wins
-  over review); `support@gmial.com` is a typo and a role account (`typo_domain` comes first);
+  over review); `support@gmail.con` is a typo and a role account (`typo_domain` comes first);
   one contact complained and then unsubscribed (`complained` comes first); traps whose last
-  human engagement is over {INACTIVE_DAYS} days old are also `inactive` (trap comes first).
+  human engagement is over {INACTIVE_DAYS} days old are also `inactive` (trap comes first);
+  `typo_domain_listed_disposable` rows are typos the shipped disposable list also names, so
+  `disposable` decides (a `disposable_allow` entry in the rules file would make them
+  `typo_domain` again). The groups are computed from `src/data/disposable_domains.txt` when
+  the script runs.
 * **Case and IDN in events.** Some engaged contacts appear upper-cased in `events.csv`, and
   `lena.vogel@müller.de` appears as `lena.vogel@xn--mller-kva.de`: profiles must be keyed by
   the normalised address.
