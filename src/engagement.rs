@@ -92,7 +92,11 @@ pub struct Evaluation {
 }
 
 /// Applies the engagement rules to one contact.
-pub fn evaluate(_profile: Option<&Profile>, _context: &Context, _rules: &EngagementRules) -> Evaluation {
+pub fn evaluate(
+    _profile: Option<&Profile>,
+    _context: &Context,
+    _rules: &EngagementRules,
+) -> Evaluation {
     Evaluation::default()
 }
 

@@ -125,6 +125,7 @@ fn run_clean(args: CleanArgs) -> Result<(), Error> {
         } else {
             CellPolicy::Unchanged
         },
+        file_mode: args.file_mode,
         cancel,
     };
     let show = !args.quiet

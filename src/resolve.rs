@@ -126,7 +126,9 @@ pub struct DnsRules {
 
 impl Default for DnsRules {
     fn default() -> Self {
-        DnsRules { canaries: vec!["gmail.com".into(), "outlook.com".into(), "yahoo.com".into()] }
+        DnsRules {
+            canaries: vec!["gmail.com".into(), "outlook.com".into(), "yahoo.com".into()],
+        }
     }
 }
 
@@ -158,13 +160,17 @@ impl DomainChecker {
     /// # Errors
     /// Only when the resolver cannot be configured at all (e.g. no system configuration).
     pub fn new(_options: &DnsOptions, _rules: &DnsRules, _warn: WarnSink) -> Result<DomainChecker> {
-        Ok(DomainChecker { known: HashMap::new() })
+        Ok(DomainChecker {
+            known: HashMap::new(),
+        })
     }
 
     /// Starts resolving these domains in the background; known or pending ones are skipped.
     pub fn submit<'a>(&mut self, domains: impl IntoIterator<Item = &'a str>) {
         for d in domains {
-            self.known.entry(d.to_string()).or_insert_with(|| Arc::new(DomainInfo::unchecked()));
+            self.known
+                .entry(d.to_string())
+                .or_insert_with(|| Arc::new(DomainInfo::unchecked()));
         }
     }
 
@@ -181,6 +187,9 @@ impl DomainChecker {
 
     /// Writes the cache and returns the run's counts.
     pub fn finish(self) -> DnsStats {
-        DnsStats { resolver_trusted: true, ..DnsStats::default() }
+        DnsStats {
+            resolver_trusted: true,
+            ..DnsStats::default()
+        }
     }
 }

@@ -272,6 +272,7 @@ impl Outputs {
             review,
             suppressed,
             rejected,
+            file_mode,
             ..
         } = self;
         let mut done = Vec::with_capacity(5);
@@ -296,7 +297,10 @@ impl Outputs {
             })?;
         done.push((report.into_temp_path(), report_path));
         for (temp, path) in &done {
-            set_mode(temp, *file_mode).map_err(|source| Error::Write { path: path.clone(), source })?;
+            set_mode(temp, file_mode).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
         }
         for (temp, path) in done {
             temp.persist(&path).map_err(|e| Error::Write {
