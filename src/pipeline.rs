@@ -77,13 +77,14 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     let mut input = Input::open(&config.input, &config.read)?;
     progress.message("loading lists and history");
     let mut decider = pool.install(|| load_decider(&config.decide))?;
-    let outputs = Outputs::create(
+    let mut outputs = Outputs::create(
         &config.out_dir,
         input.header(),
         input.delimiter(),
         input.dialect().bom,
         config.cells,
     )?;
+    outputs.set_file_mode(config.file_mode);
     let mut checker = match &config.decide.dns {
         Some(options) => Some(DomainChecker::new(
             options,
