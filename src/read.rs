@@ -6,8 +6,8 @@
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
@@ -147,6 +147,9 @@ pub struct Input {
     raw_bytes: Arc<AtomicU64>,
     max_field_bytes: usize,
     delimiter: u8,
+    quotes: Arc<Mutex<QuoteTracker>>,
+    lookahead: Option<csv::ByteRecord>,
+    finished: bool,
 }
 
 /// Counts the bytes read from the underlying file (compressed size for gzip).
@@ -229,12 +232,17 @@ impl Input {
                     .build(rest),
             )
         };
+        let quotes = Arc::new(Mutex::new(QuoteTracker::new(delimiter)));
+        let tracked: Box<dyn Read + Send> = Box::new(Tracked {
+            inner: decoded,
+            quotes: quotes.clone(),
+        });
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
             .buffer_capacity(1 << 18)
-            .from_reader(decoded);
+            .from_reader(tracked);
 
         let mut header = csv::ByteRecord::new();
         let got = reader
@@ -287,6 +295,9 @@ impl Input {
             dialect,
             raw_bytes,
             max_field_bytes: options.max_field_bytes,
+            quotes,
+            lookahead: None,
+            finished: false,
             delimiter,
         })
     }
@@ -332,50 +343,71 @@ impl Input {
     /// Only when the input itself cannot be read further (I/O error, corrupt gzip).
     pub fn read_batch(&mut self, max: usize, out: &mut Vec<Item>) -> Result<bool> {
         out.clear();
-        let width = self.header.len();
-        while out.len() < max {
-            let mut record = csv::ByteRecord::new();
-            let more = self
-                .reader
-                .read_byte_record(&mut record)
-                .map_err(|e| csv_error(&self.path, e))?;
-            if !more {
-                return Ok(false);
-            }
-            let line = record.position().map_or(0, |p| p.line());
-            let problem = if record.len() != width {
-                Some(format!(
-                    "{} fields, but the header has {width}",
-                    record.len()
-                ))
-            } else if let Some((i, f)) = record
-                .iter()
-                .enumerate()
-                .find(|(_, f)| f.len() > self.max_field_bytes)
-            {
-                Some(format!(
-                    "field {} is {} bytes, over the limit of {} bytes",
-                    i + 1,
-                    f.len(),
-                    self.max_field_bytes
-                ))
-            } else if record.as_slice().contains(&0) {
-                Some("NUL byte in the record".to_string())
-            } else if !is_utf8(&record) {
-                Some("invalid UTF-8 in the record".to_string())
-            } else {
-                None
-            };
-            out.push(match problem {
-                None => Item::Row(RawRow { line, record }),
-                Some(error) => Item::Rejected(Rejected {
-                    line,
-                    error,
-                    raw: raw_text(&record, self.delimiter),
-                }),
-            });
+        // One record of look-ahead: only at the end of the input do we know whether the last
+        // record's quote was ever closed (an unterminated quote swallows the rest of the file).
+        if self.lookahead.is_none() && !self.finished {
+            self.lookahead = self.next_record()?;
         }
-        Ok(true)
+        while out.len() < max {
+            let Some(record) = self.lookahead.take() else {
+                self.finished = true;
+                return Ok(false);
+            };
+            self.lookahead = self.next_record()?;
+            let unterminated =
+                self.lookahead.is_none() && self.quotes.lock().is_ok_and(|q| q.in_quotes);
+            out.push(self.classify(record, unterminated));
+        }
+        Ok(self.lookahead.is_some())
+    }
+
+    fn next_record(&mut self) -> Result<Option<csv::ByteRecord>> {
+        let mut record = csv::ByteRecord::new();
+        let more = self
+            .reader
+            .read_byte_record(&mut record)
+            .map_err(|e| csv_error(&self.path, e))?;
+        Ok(more.then_some(record))
+    }
+
+    fn classify(&self, record: csv::ByteRecord, unterminated: bool) -> Item {
+        let width = self.header.len();
+        let line = record.position().map_or(0, |p| p.line());
+        let problem = if unterminated {
+            Some(format!(
+                "a quoted field opened on line {line} is never closed"
+            ))
+        } else if record.len() != width {
+            Some(format!(
+                "{} fields, but the header has {width}",
+                record.len()
+            ))
+        } else if let Some((i, f)) = record
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.len() > self.max_field_bytes)
+        {
+            Some(format!(
+                "field {} is {} bytes, over the limit of {} bytes",
+                i + 1,
+                f.len(),
+                self.max_field_bytes
+            ))
+        } else if record.as_slice().contains(&0) {
+            Some("NUL byte in the record".to_string())
+        } else if !is_utf8(&record) {
+            Some("invalid UTF-8 in the record".to_string())
+        } else {
+            None
+        };
+        match problem {
+            None => Item::Row(RawRow { line, record }),
+            Some(error) => Item::Rejected(Rejected {
+                line,
+                error,
+                raw: raw_text(&record, self.delimiter),
+            }),
+        }
     }
 }
 
@@ -493,6 +525,80 @@ fn detect_encoding(prefix: &[u8], path: &Path) -> Result<(&'static Encoding, boo
     }
 }
 
+/// Follows the CSV quoting state of the text passing through, so that the end of the input
+/// can tell whether its last quote was ever closed. Jumps from quote to quote (memchr).
+#[derive(Debug)]
+struct QuoteTracker {
+    delimiter: u8,
+    in_quotes: bool,
+    /// A quote ended the previous chunk inside a quoted field: it closes the field unless
+    /// the next chunk starts with another quote (an escaped `""`).
+    reopen_if_quote: bool,
+    previous: u8,
+}
+
+impl QuoteTracker {
+    fn new(delimiter: u8) -> QuoteTracker {
+        QuoteTracker {
+            delimiter,
+            in_quotes: false,
+            reopen_if_quote: false,
+            previous: b'\n',
+        }
+    }
+
+    fn feed(&mut self, buf: &[u8]) {
+        let Some(&last) = buf.last() else { return };
+        let mut i = 0;
+        if std::mem::take(&mut self.reopen_if_quote) && buf[0] == b'"' {
+            self.in_quotes = true;
+            i = 1;
+        }
+        while let Some(offset) = memchr::memchr(b'"', &buf[i..]) {
+            let j = i + offset;
+            if self.in_quotes {
+                match buf.get(j + 1) {
+                    Some(b'"') => i = j + 2,
+                    Some(_) => {
+                        self.in_quotes = false;
+                        i = j + 1;
+                    }
+                    None => {
+                        self.in_quotes = false;
+                        self.reopen_if_quote = true;
+                        i = j + 1;
+                    }
+                }
+            } else {
+                let before = if j == 0 { self.previous } else { buf[j - 1] };
+                if before == self.delimiter || before == b'\n' || before == b'\r' {
+                    self.in_quotes = true;
+                }
+                i = j + 1;
+            }
+            if i >= buf.len() {
+                break;
+            }
+        }
+        self.previous = last;
+    }
+}
+
+struct Tracked<R> {
+    inner: R,
+    quotes: Arc<Mutex<QuoteTracker>>,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut quotes) = self.quotes.lock() {
+            quotes.feed(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
 /// Skips a UTF-8 byte-order mark.
 struct SkipBom<R> {
     inner: R,
@@ -576,6 +682,25 @@ fn raw_text(record: &csv::ByteRecord, delimiter: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tracks_unterminated_quotes_across_chunks() {
+        for (text, open) in [
+            ("a,b\n1,2\n", false),
+            ("a,b\n1,\"x\n", true),
+            ("a,b\n1,\"x\"\"y\"\n", false),
+            ("a,b\n1,\"x\"\"\n", true),
+            ("a,b\n1,x\"y\n", false),
+            ("a,b\n\"1\",\"multi\nline\"\n", false),
+        ] {
+            for split in 0..text.len() {
+                let mut tracker = QuoteTracker::new(b',');
+                tracker.feed(&text.as_bytes()[..split]);
+                tracker.feed(&text.as_bytes()[split..]);
+                assert_eq!(tracker.in_quotes, open, "{text:?} split at {split}");
+            }
+        }
+    }
 
     #[test]
     fn sniffs_delimiters() {

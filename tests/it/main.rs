@@ -6,5 +6,6 @@
 mod clean;
 mod cli;
 mod conformance;
+mod hardening;
 mod props;
 mod support;
