@@ -19,8 +19,81 @@ pub(crate) enum Command {
     Clean(CleanArgs),
     /// Decide single addresses given on the command line.
     Check(CheckArgs),
+    /// Compare rule sets on the same list, side by side.
+    Bench(BenchArgs),
     /// Print the default rules file, commented.
     Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// The contact CSV.
+    pub(crate) input: PathBuf,
+    /// A rules file to compare; give it twice or more.
+    #[arg(long = "rules", value_name = "FILE", required = true)]
+    pub(crate) rule_files: Vec<PathBuf>,
+    /// Known outcomes of a later send: a CSV with `email` and `outcome` (engaged, delivered,
+    /// bounced, complained, trap).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) outcomes: Option<PathBuf>,
+    /// The column holding the address (default: detected from the header).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) email_column: Option<String>,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) decide: BenchDecideArgs,
+}
+
+/// The decision options of `bench`: those of `clean` but `--rules`, which `bench` repeats.
+#[derive(Debug, Args)]
+pub(crate) struct BenchDecideArgs {
+    /// An engagement event log (CSV or Parquet); may be given more than once.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) engagement: Vec<PathBuf>,
+    /// A suppression list; may be given more than once.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) suppress: Vec<PathBuf>,
+    /// The day the engagement rules measure from, YYYY-MM-DD (default: today, UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub(crate) as_of: Option<chrono::NaiveDate>,
+    /// Resolve against this nameserver; may be given more than once.
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_server)]
+    pub(crate) dns_server: Vec<SocketAddr>,
+    /// Skip all DNS.
+    #[arg(long, conflicts_with = "dns_server")]
+    pub(crate) no_dns: bool,
+    /// Per-query DNS timeout in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub(crate) dns_timeout: u64,
+    /// DNS queries in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub(crate) dns_concurrency: u64,
+    /// The persistent domain cache (default: in the user's cache directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cache: Option<PathBuf>,
+    /// Do not read or write the persistent domain cache.
+    #[arg(long, conflicts_with = "cache")]
+    pub(crate) no_cache: bool,
+}
+
+impl BenchDecideArgs {
+    /// The same options as `clean` takes, with one rules file.
+    pub(crate) fn with_rules(&self, rules: PathBuf) -> DecideArgs {
+        DecideArgs {
+            engagement: self.engagement.clone(),
+            suppress: self.suppress.clone(),
+            rules: Some(rules),
+            as_of: self.as_of,
+            dns_server: self.dns_server.clone(),
+            no_dns: self.no_dns,
+            dns_timeout: self.dns_timeout,
+            dns_concurrency: self.dns_concurrency,
+            cache: self.cache.clone(),
+            no_cache: self.no_cache,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

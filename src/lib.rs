@@ -7,6 +7,7 @@
 //! suppress with a reason ([`decide`]). Outputs are written aside and renamed when complete
 //! ([`write`]). [`pipeline::clean`] runs it all; [`check::check`] decides single addresses.
 
+pub mod bench;
 pub mod check;
 pub mod config;
 pub mod decide;

@@ -23,13 +23,14 @@ use listwash::rules::{DEFAULT_RULES, RuleSet};
 use listwash::write::CellPolicy;
 use listwash::{Error, Reason};
 
-use crate::cli::{CheckArgs, CleanArgs, Cli, Command, DecideArgs, ProgressMode};
+use crate::cli::{BenchArgs, CheckArgs, CleanArgs, Cli, Command, DecideArgs, ProgressMode};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Clean(args) => run_clean(args),
         Command::Check(args) => run_check(args),
+        Command::Bench(args) => run_bench(args),
         Command::Rules(_) => write_stdout(DEFAULT_RULES.as_bytes()),
     };
     match result {
@@ -231,4 +232,88 @@ fn run_check(args: CheckArgs) -> Result<(), Error> {
         out.push(b'\n');
     }
     write_stdout(&out)
+}
+
+fn run_bench(args: BenchArgs) -> Result<(), Error> {
+    let mut configs = Vec::new();
+    for path in &args.rule_files {
+        configs.push((
+            path.clone(),
+            decide_config(&args.decide.with_rules(path.clone()))?,
+        ));
+    }
+    let read = ReadOptions {
+        email_column: args.email_column.clone(),
+        ..ReadOptions::default()
+    };
+    let report = listwash::bench::bench(
+        &args.input,
+        &read,
+        &configs,
+        args.outcomes.as_deref(),
+        warn_sink(false),
+    )?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Write {
+            path: "<stdout>".into(),
+            source: std::io::Error::other(e),
+        })?;
+        return write_stdout(format!("{text}\n").as_bytes());
+    }
+    let names: Vec<String> = report
+        .rule_sets
+        .iter()
+        .map(|r| r.rules.display().to_string())
+        .collect();
+    let width = names
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(8)
+        .clamp(10, 40);
+    let mut text = format!("{} rows", report.rows);
+    if args.outcomes.is_some() {
+        text.push_str(&format!(
+            ", {} with a known outcome",
+            report.rows_with_outcome
+        ));
+    }
+    text.push_str(&format!("\n{:<26}", ""));
+    for name in &names {
+        text.push_str(&format!(" {name:>width$}"));
+    }
+    text.push('\n');
+    let mut row = |label: &str, cell: &dyn Fn(&listwash::bench::RuleSetResult) -> String| {
+        text.push_str(&format!("{label:<26}"));
+        for r in &report.rule_sets {
+            text.push_str(&format!(" {:>width$}", cell(r)));
+        }
+        text.push('\n');
+    };
+    for action in ["keep", "review", "suppress"] {
+        row(action, &|r| {
+            r.actions.get(action).copied().unwrap_or(0).to_string()
+        });
+    }
+    for reason in Reason::ALL {
+        if report
+            .rule_sets
+            .iter()
+            .any(|r| r.reasons.contains_key(reason.code()))
+        {
+            row(&format!("  {}", reason.code()), &|r| {
+                r.reasons
+                    .get(reason.code())
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string()
+            });
+        }
+    }
+    if args.outcomes.is_some() {
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
+        row("bad outcomes caught", &|r| pct(r.bad_caught));
+        row("engaged contacts lost", &|r| pct(r.engaged_lost));
+    }
+    write_stdout(text.as_bytes())
 }

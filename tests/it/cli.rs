@@ -97,3 +97,45 @@ fn rules_defaults_are_commented_toml() {
     let parsed: toml::Table = toml::from_str(&run.stdout).expect("valid TOML");
     assert!(parsed.contains_key("actions"));
 }
+
+#[test]
+fn bench_compares_rule_sets_side_by_side_with_outcomes() {
+    let run = TestRun::new()
+        .file("in.csv", "email\ninfo@acme-widgets.com\njane@acme-widgets.com\nbad\nx@mailinator.com\n")
+        .file("a.toml", "")
+        .file("b.toml", "[actions]\nrole_account = \"suppress\"\n")
+        .file("outcomes.csv", "email,outcome\ninfo@acme-widgets.com,engaged\njane@acme-widgets.com,bounced\nx@mailinator.com,trap\n")
+        .args(["bench", "--rules", "{dir}/a.toml", "--rules", "{dir}/b.toml", "{dir}/in.csv", "--no-dns", "--outcomes", "{dir}/outcomes.csv", "--json"])
+        .run();
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(report["rows"], 4);
+    assert_eq!(report["rows_with_outcome"], 3);
+    let (a, b) = (&report["rule_sets"][0], &report["rule_sets"][1]);
+    assert_eq!(a["actions"]["review"], 1);
+    assert_eq!(b["actions"]["suppress"], 3);
+    assert_eq!(
+        a["bad_caught"], 0.5,
+        "the trap is suppressed, the bounce kept"
+    );
+    assert_eq!(a["engaged_lost"], 0.0);
+    assert_eq!(
+        b["engaged_lost"], 1.0,
+        "suppressing role accounts loses the engaged info@"
+    );
+    let table = TestRun::new()
+        .file("in.csv", "email\na@acme-widgets.com\n")
+        .file("a.toml", "")
+        .args([
+            "bench",
+            "--rules",
+            "{dir}/a.toml",
+            "--rules",
+            "{dir}/a.toml",
+            "{dir}/in.csv",
+            "--no-dns",
+        ])
+        .run();
+    assert_eq!(table.status, 0, "{}", table.stderr);
+    assert!(table.stdout.starts_with("1 rows\n"), "{}", table.stdout);
+}
