@@ -43,57 +43,7 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     pub(crate) json: bool,
     #[command(flatten)]
-    pub(crate) decide: BenchDecideArgs,
-}
-
-/// The decision options of `bench`: those of `clean` but `--rules`, which `bench` repeats.
-#[derive(Debug, Args)]
-pub(crate) struct BenchDecideArgs {
-    /// An engagement event log (CSV or Parquet); may be given more than once.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) engagement: Vec<PathBuf>,
-    /// A suppression list; may be given more than once.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) suppress: Vec<PathBuf>,
-    /// The day the engagement rules measure from, YYYY-MM-DD (default: today, UTC).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
-    pub(crate) as_of: Option<chrono::NaiveDate>,
-    /// Resolve against this nameserver; may be given more than once.
-    #[arg(long, value_name = "IP:PORT", value_parser = parse_server)]
-    pub(crate) dns_server: Vec<SocketAddr>,
-    /// Skip all DNS.
-    #[arg(long, conflicts_with = "dns_server")]
-    pub(crate) no_dns: bool,
-    /// Per-query DNS timeout in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub(crate) dns_timeout: u64,
-    /// DNS queries in flight at most.
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    pub(crate) dns_concurrency: u64,
-    /// The persistent domain cache (default: in the user's cache directory).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cache: Option<PathBuf>,
-    /// Do not read or write the persistent domain cache.
-    #[arg(long, conflicts_with = "cache")]
-    pub(crate) no_cache: bool,
-}
-
-impl BenchDecideArgs {
-    /// The same options as `clean` takes, with one rules file.
-    pub(crate) fn with_rules(&self, rules: PathBuf) -> DecideArgs {
-        DecideArgs {
-            engagement: self.engagement.clone(),
-            suppress: self.suppress.clone(),
-            rules: Some(rules),
-            as_of: self.as_of,
-            dns_server: self.dns_server.clone(),
-            no_dns: self.no_dns,
-            dns_timeout: self.dns_timeout,
-            dns_concurrency: self.dns_concurrency,
-            cache: self.cache.clone(),
-            no_cache: self.no_cache,
-        }
-    }
+    pub(crate) decide: DecideOptions,
 }
 
 #[derive(Debug, Args)]
@@ -150,18 +100,25 @@ pub(crate) struct CheckArgs {
     pub(crate) decide: DecideArgs,
 }
 
-/// Options shared by `clean` and `check`.
+/// Decision options of `clean` and `check`: one rules file, and the rest.
 #[derive(Debug, Args)]
 pub(crate) struct DecideArgs {
+    /// A TOML rules file (`listwash rules --defaults` prints the defaults).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) options: DecideOptions,
+}
+
+/// Decision options shared by `clean`, `check` and `bench` (which repeats `--rules`).
+#[derive(Debug, Args)]
+pub(crate) struct DecideOptions {
     /// An engagement event log (CSV or Parquet); may be given more than once.
     #[arg(long, value_name = "FILE")]
     pub(crate) engagement: Vec<PathBuf>,
     /// A suppression list (addresses, or MD5/SHA-1/SHA-256 digests); may be given more than once.
     #[arg(long, value_name = "FILE")]
     pub(crate) suppress: Vec<PathBuf>,
-    /// A TOML rules file (`listwash rules --defaults` prints the defaults).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) rules: Option<PathBuf>,
     /// The day the engagement rules measure from, YYYY-MM-DD (default: today, UTC).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub(crate) as_of: Option<chrono::NaiveDate>,

@@ -23,7 +23,7 @@ use listwash::rules::{DEFAULT_RULES, RuleSet};
 use listwash::write::CellPolicy;
 use listwash::{Error, Reason};
 
-use crate::cli::{BenchArgs, CheckArgs, CleanArgs, Cli, Command, DecideArgs, ProgressMode};
+use crate::cli::{BenchArgs, CheckArgs, CleanArgs, Cli, Command, DecideOptions, ProgressMode};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -70,9 +70,12 @@ fn warn_sink(quiet: bool) -> WarnSink {
     })
 }
 
-fn decide_config(args: &DecideArgs) -> Result<DecideConfig, Error> {
-    let (rules, rules_source) = match &args.rules {
-        Some(path) => (RuleSet::load(path)?, RulesSource::File(path.clone())),
+fn decide_config(
+    rules: Option<&std::path::Path>,
+    args: &DecideOptions,
+) -> Result<DecideConfig, Error> {
+    let (rules, rules_source) = match rules {
+        Some(path) => (RuleSet::load(path)?, RulesSource::File(path.to_path_buf())),
         None => (RuleSet::defaults(), RulesSource::Defaults),
     };
     let dns = (!args.no_dns).then(|| DnsOptions {
@@ -118,7 +121,7 @@ fn run_clean(args: CleanArgs) -> Result<(), Error> {
             signup_column: args.signup_column.clone(),
             max_field_bytes: args.max_field_bytes,
         },
-        decide: decide_config(&args.decide)?,
+        decide: decide_config(args.decide.rules.as_deref(), &args.decide.options)?,
         jobs: args.jobs.map(usize::from),
         batch_size: 8192,
         cells: if args.excel_safe {
@@ -206,7 +209,7 @@ fn summary(report: &Report, out_dir: &std::path::Path) -> String {
 }
 
 fn run_check(args: CheckArgs) -> Result<(), Error> {
-    let config = decide_config(&args.decide)?;
+    let config = decide_config(args.decide.rules.as_deref(), &args.decide.options)?;
     let (results, _) = listwash::check::check(&args.addresses, &config, warn_sink(false))?;
     let mut out = Vec::new();
     for r in &results {
@@ -237,10 +240,7 @@ fn run_check(args: CheckArgs) -> Result<(), Error> {
 fn run_bench(args: BenchArgs) -> Result<(), Error> {
     let mut configs = Vec::new();
     for path in &args.rule_files {
-        configs.push((
-            path.clone(),
-            decide_config(&args.decide.with_rules(path.clone()))?,
-        ));
+        configs.push((path.clone(), decide_config(Some(path), &args.decide)?));
     }
     let read = ReadOptions {
         email_column: args.email_column.clone(),
