@@ -175,7 +175,6 @@ impl Input {
     /// A missing, unreadable, empty, binary or header-less input, or no address column.
     pub fn open(source: &InputSource, options: &ReadOptions) -> Result<Input> {
         let path = source.display_path();
-        let raw_bytes = Arc::new(AtomicU64::new(0));
         let base: Box<dyn Read + Send> = match source {
             InputSource::Path(p) => {
                 let meta = std::fs::metadata(p).map_err(|source| Error::Read {
@@ -196,6 +195,20 @@ impl Input {
             }
             InputSource::Stdin => Box::new(io::stdin()),
         };
+        Input::from_reader(base, &path, options)
+    }
+
+    /// Reads contacts from any byte stream; `path` names it in messages.
+    ///
+    /// # Errors
+    /// As [`Input::open`], but for the file-system checks.
+    pub fn from_reader(
+        base: Box<dyn Read + Send>,
+        path: &Path,
+        options: &ReadOptions,
+    ) -> Result<Input> {
+        let path = path.to_path_buf();
+        let raw_bytes = Arc::new(AtomicU64::new(0));
         let counted = BufReader::with_capacity(
             1 << 16,
             Counting {

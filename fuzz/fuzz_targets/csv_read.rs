@@ -1,0 +1,74 @@
+//! The CSV reading path (decompression, encoding and dialect detection, records, rejects) and
+//! the decision never panic, and every record read is either a row or a rejected record.
+#![no_main]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use libfuzzer_sys::fuzz_target;
+use listwash::decide::{Decider, RowInput};
+use listwash::engagement::History;
+use listwash::read::{Input, Item, ReadOptions};
+use listwash::resolve::DomainInfo;
+use listwash::rules::RuleSet;
+use listwash::suppress::SuppressionSet;
+
+fuzz_target!(|data: &[u8]| {
+    let options = ReadOptions {
+        max_field_bytes: 4096,
+        ..ReadOptions::default()
+    };
+    let Ok(mut input) = Input::from_reader(
+        Box::new(std::io::Cursor::new(data.to_vec())),
+        Path::new("fuzz.csv"),
+        &options,
+    ) else {
+        return;
+    };
+    let email = input.email_index();
+    let mut decider = Decider::new(
+        Arc::new(RuleSet::defaults()),
+        SuppressionSet::default(),
+        History::empty(),
+        chrono::NaiveDate::MIN,
+    );
+    let mut items = Vec::new();
+    loop {
+        let Ok(more) = input.read_batch(7, &mut items) else {
+            return;
+        };
+        let texts: Vec<(u64, String)> = items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Row(row) => {
+                    assert_eq!(row.record.len(), input.header().len());
+                    Some((
+                        row.line,
+                        std::str::from_utf8(row.record.get(email).unwrap_or_default())
+                            .expect("rows are UTF-8")
+                            .to_string(),
+                    ))
+                }
+                Item::Rejected(rejected) => {
+                    assert!(!rejected.error.is_empty());
+                    None
+                }
+            })
+            .collect();
+        let rows: Vec<RowInput<'_>> = texts
+            .iter()
+            .map(|(line, e)| RowInput {
+                line: *line,
+                email: e,
+                signup: None,
+            })
+            .collect();
+        let (prepared, domains) = decider.prepare(&rows);
+        let unchecked = Arc::new(DomainInfo::unchecked());
+        decider.add_dns(domains.into_iter().map(|d| (d, unchecked.clone())));
+        assert_eq!(decider.decide(&prepared).len(), rows.len());
+        if !more {
+            break;
+        }
+    }
+});
