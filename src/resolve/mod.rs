@@ -213,7 +213,9 @@ impl Default for DnsRules {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DnsStats {
     /// DNS queries actually sent: every try counts (a retry after a timeout is a second
-    /// query), canary queries included. Answers from the persistent cache send none.
+    /// query), canary queries included. Answers from the persistent cache send none. (When a
+    /// CNAME points into a zone the server did not include in its answer, the resolver asks
+    /// once more for the target by itself; that query is not counted.)
     pub lookups: u64,
     /// Domains answered from the persistent cache.
     pub cache_hits: u64,
