@@ -95,7 +95,9 @@ impl Cache {
             ));
             return None;
         }
-        let cache = Cache { path: path.to_path_buf() };
+        let cache = Cache {
+            path: path.to_path_buf(),
+        };
         match cache.with_db(true, |_| Ok(())) {
             Ok(()) => Some(cache),
             Err(OpenError::Busy) => {
@@ -144,7 +146,11 @@ impl Cache {
 
     /// The fresh entries among `domains`. Expired and undecodable entries are left out (they
     /// are queried again and overwritten at the end).
-    pub(crate) fn get_many(&self, domains: &[&str], warner: &Warner) -> HashMap<String, DomainInfo> {
+    pub(crate) fn get_many(
+        &self,
+        domains: &[&str],
+        warner: &Warner,
+    ) -> HashMap<String, DomainInfo> {
         let now = now_ms();
         let result = self.with_db(false, |db| {
             let txn = db.begin_read().map_err(|e| e.to_string())?;
@@ -155,8 +161,12 @@ impl Cache {
             };
             let mut found = HashMap::new();
             for domain in domains {
-                let Some(value) = table.get(*domain).map_err(|e| e.to_string())? else { continue };
-                let Ok(entry) = serde_json::from_slice::<Entry>(value.value()) else { continue };
+                let Some(value) = table.get(*domain).map_err(|e| e.to_string())? else {
+                    continue;
+                };
+                let Ok(entry) = serde_json::from_slice::<Entry>(value.value()) else {
+                    continue;
+                };
                 if entry.expires_ms > now && entry.status != DomainStatus::Unknown {
                     found.insert((*domain).to_string(), entry.into_info());
                 }
@@ -170,7 +180,10 @@ impl Cache {
                 HashMap::new()
             }
             Err(OpenError::Broken(why)) => {
-                warner.warn(&format!("domain cache {}: cannot read it ({why})", self.path.display()));
+                warner.warn(&format!(
+                    "domain cache {}: cannot read it ({why})",
+                    self.path.display()
+                ));
                 HashMap::new()
             }
         }
@@ -190,7 +203,9 @@ impl Cache {
                         continue;
                     }
                     let bytes = serde_json::to_vec(entry).map_err(|e| e.to_string())?;
-                    table.insert(domain.as_str(), bytes.as_slice()).map_err(|e| e.to_string())?;
+                    table
+                        .insert(domain.as_str(), bytes.as_slice())
+                        .map_err(|e| e.to_string())?;
                 }
             }
             txn.commit().map_err(|e| e.to_string())

@@ -52,14 +52,20 @@ pub(crate) fn provider_name(name: &str) -> Option<&'static str> {
 /// Returns true if and only if `host` is `suffix` or a subdomain of it.
 pub(crate) fn host_matches(host: &str, suffix: &str) -> bool {
     let suffix = suffix.trim_end_matches('.').to_ascii_lowercase();
-    host == suffix || host.strip_suffix(suffix.as_str()).is_some_and(|rest| rest.ends_with('.'))
+    host == suffix
+        || host
+            .strip_suffix(suffix.as_str())
+            .is_some_and(|rest| rest.ends_with('.'))
 }
 
 /// The mailbox provider behind these (usable) MX hosts: the provider of the most preferred
 /// host that has one.
 pub(crate) fn provider_of<'a>(hosts: impl IntoIterator<Item = &'a str>) -> Option<&'static str> {
     hosts.into_iter().find_map(|host| {
-        PROVIDERS.iter().find(|(suffix, _)| host_matches(host, suffix)).map(|(_, name)| *name)
+        PROVIDERS
+            .iter()
+            .find(|(suffix, _)| host_matches(host, suffix))
+            .map(|(_, name)| *name)
     })
 }
 
@@ -74,13 +80,28 @@ pub(crate) fn unusable_host(host: &str) -> Option<&'static str> {
     if host == "localhost" || host.ends_with(".localhost") {
         return Some("localhost");
     }
-    for tld in ["invalid", "local", "test", "example", "internal", "home.arpa"] {
+    for tld in [
+        "invalid",
+        "local",
+        "test",
+        "example",
+        "internal",
+        "home.arpa",
+    ] {
         if host == tld || host.ends_with(&format!(".{tld}")) {
             return Some("special-use name");
         }
     }
-    if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-        return Some(if is_routable(ip) { "IP address as a host name" } else { "unroutable IP" });
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return Some(if is_routable(ip) {
+            "IP address as a host name"
+        } else {
+            "unroutable IP"
+        });
     }
     if !host.contains('.') {
         return Some("single-label name");
@@ -120,7 +141,10 @@ pub(crate) fn is_routable(ip: IpAddr) -> bool {
 /// The parking service among `hosts`, if any (the entry of `parking` that matched).
 pub(crate) fn parking_service<'a>(hosts: &[String], parking: &'a [String]) -> Option<&'a str> {
     hosts.iter().find_map(|host| {
-        parking.iter().find(|suffix| host_matches(host, suffix)).map(String::as_str)
+        parking
+            .iter()
+            .find(|suffix| host_matches(host, suffix))
+            .map(String::as_str)
     })
 }
 
@@ -137,7 +161,9 @@ pub(crate) fn classify_mx(
 ) -> DomainInfo {
     records.sort();
     records.dedup();
-    let via = via_cname.map(|target| format!(" (via CNAME {target})")).unwrap_or_default();
+    let via = via_cname
+        .map(|target| format!(" (via CNAME {target})"))
+        .unwrap_or_default();
     // RFC 7505: a null MX is a single `0 .`; a root exchange among real hosts is ignored.
     if records.iter().all(|(_, host)| host.is_empty()) {
         return DomainInfo {
@@ -149,8 +175,9 @@ pub(crate) fn classify_mx(
         };
     }
     records.retain(|(_, host)| !host.is_empty());
-    let (usable, unusable): (Vec<_>, Vec<_>) =
-        records.iter().partition(|(_, host)| unusable_host(host).is_none());
+    let (usable, unusable): (Vec<_>, Vec<_>) = records
+        .iter()
+        .partition(|(_, host)| unusable_host(host).is_none());
     let mx_hosts: Vec<String> = records.iter().map(|(_, host)| host.clone()).collect();
     let usable_hosts: Vec<String> = usable.iter().map(|(_, host)| host.clone()).collect();
     let parked = parking_service(&usable_hosts, parking);
@@ -168,12 +195,23 @@ pub(crate) fn classify_mx(
     }
     let mut detail = format!("MX {}{via}", describe(&usable, 3));
     if !unusable.is_empty() {
-        detail.push_str(&format!(" (ignored unusable MX {})", describe(&unusable, 2)));
+        detail.push_str(&format!(
+            " (ignored unusable MX {})",
+            describe(&unusable, 2)
+        ));
     }
     if let Some(service) = parked {
-        detail.push_str(&format!("; parked domain (MX at parking service {service})"));
+        detail.push_str(&format!(
+            "; parked domain (MX at parking service {service})"
+        ));
     }
-    DomainInfo { status: DomainStatus::Ok, mx_hosts, parked: parked.is_some(), provider, detail }
+    DomainInfo {
+        status: DomainStatus::Ok,
+        mx_hosts,
+        parked: parked.is_some(),
+        provider,
+        detail,
+    }
 }
 
 /// `10 mx1.a.com, 20 mx2.a.com (+3 more)`.
@@ -201,13 +239,20 @@ mod tests {
     #[test]
     fn mx_sorted_by_preference_then_name() {
         let info = classify_mx(
-            vec![(20, "b.acme.com".into()), (10, "z.acme.com".into()), (10, "a.acme.com".into())],
+            vec![
+                (20, "b.acme.com".into()),
+                (10, "z.acme.com".into()),
+                (10, "a.acme.com".into()),
+            ],
             &parking(),
             None,
         );
         assert_eq!(info.status, DomainStatus::Ok);
         assert_eq!(info.mx_hosts, ["a.acme.com", "z.acme.com", "b.acme.com"]);
-        assert_eq!(info.detail, "MX 10 a.acme.com, 10 z.acme.com, 20 b.acme.com");
+        assert_eq!(
+            info.detail,
+            "MX 10 a.acme.com, 10 z.acme.com, 20 b.acme.com"
+        );
     }
 
     #[test]
@@ -215,34 +260,74 @@ mod tests {
         let info = classify_mx(vec![(0, String::new())], &parking(), None);
         assert_eq!(info.status, DomainStatus::NullMx);
         assert_eq!(info.detail, "null MX (MX 0 .)");
-        let info = classify_mx(vec![(0, String::new()), (10, "mx.a.com".into())], &parking(), None);
+        let info = classify_mx(
+            vec![(0, String::new()), (10, "mx.a.com".into())],
+            &parking(),
+            None,
+        );
         assert_eq!(info.status, DomainStatus::Ok);
     }
 
     #[test]
     fn unusable_hosts_mean_no_mail_unless_others_exist() {
-        for host in ["localhost", "127.0.0.1", "10.1.2.3", "mail.localhost", "0.0.0.0", "::1", "mx"] {
+        for host in [
+            "localhost",
+            "127.0.0.1",
+            "10.1.2.3",
+            "mail.localhost",
+            "0.0.0.0",
+            "::1",
+            "mx",
+        ] {
             let info = classify_mx(vec![(10, host.into())], &parking(), None);
             assert_eq!(info.status, DomainStatus::NoMx, "{host}");
-            assert!(info.detail.contains("no usable mail host"), "{}", info.detail);
+            assert!(
+                info.detail.contains("no usable mail host"),
+                "{}",
+                info.detail
+            );
         }
-        let info =
-            classify_mx(vec![(10, "localhost".into()), (20, "mx.acme.com".into())], &parking(), None);
+        let info = classify_mx(
+            vec![(10, "localhost".into()), (20, "mx.acme.com".into())],
+            &parking(),
+            None,
+        );
         assert_eq!(info.status, DomainStatus::Ok);
-        assert!(info.detail.contains("ignored unusable MX 10 localhost"), "{}", info.detail);
+        assert!(
+            info.detail.contains("ignored unusable MX 10 localhost"),
+            "{}",
+            info.detail
+        );
     }
 
     #[test]
     fn parked_and_providers() {
         let info = classify_mx(vec![(10, "mx.sedoparking.com".into())], &parking(), None);
         assert!(info.parked);
-        assert!(info.detail.contains("parking service sedoparking.com"), "{}", info.detail);
+        assert!(
+            info.detail.contains("parking service sedoparking.com"),
+            "{}",
+            info.detail
+        );
         assert!(!host_matches("notsedoparking.com", "sedoparking.com"));
-        let google = classify_mx(vec![(5, "gmail-smtp-in.l.google.com".into())], &parking(), None);
+        let google = classify_mx(
+            vec![(5, "gmail-smtp-in.l.google.com".into())],
+            &parking(),
+            None,
+        );
         assert_eq!(google.provider, Some("google"));
-        assert_eq!(provider_of(["acme-com.mail.protection.outlook.com"]), Some("microsoft"));
-        assert_eq!(provider_of(["mx1.acme.com.pphosted.com"]), Some("proofpoint"));
-        assert_eq!(provider_of(["in1-smtp.messagingengine.com"]), Some("fastmail"));
+        assert_eq!(
+            provider_of(["acme-com.mail.protection.outlook.com"]),
+            Some("microsoft")
+        );
+        assert_eq!(
+            provider_of(["mx1.acme.com.pphosted.com"]),
+            Some("proofpoint")
+        );
+        assert_eq!(
+            provider_of(["in1-smtp.messagingengine.com"]),
+            Some("fastmail")
+        );
         assert_eq!(provider_of(["mta5.am0.yahoodns.net"]), Some("yahoo"));
         assert_eq!(provider_of(["mx.acme.com"]), None);
         assert_eq!(provider_name("google"), Some("google"));
@@ -252,8 +337,15 @@ mod tests {
     fn routability() {
         assert!(is_routable("8.8.8.8".parse().unwrap()));
         assert!(is_routable("2a00:1450::1".parse().unwrap()));
-        for ip in ["127.0.0.1", "192.168.1.1", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:10.0.0.1"]
-        {
+        for ip in [
+            "127.0.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(!is_routable(ip.parse().unwrap()), "{ip}");
         }
     }

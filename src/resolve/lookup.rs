@@ -28,12 +28,21 @@ pub(crate) struct Resolved {
 
 impl Resolved {
     fn unknown(detail: String) -> Resolved {
-        Resolved { info: DomainInfo::unknown(detail), ttl: None }
+        Resolved {
+            info: DomainInfo::unknown(detail),
+            ttl: None,
+        }
     }
 
     fn negative(status: DomainStatus, detail: String, ttl: Duration) -> Resolved {
         Resolved {
-            info: DomainInfo { status, mx_hosts: Vec::new(), parked: false, provider: None, detail },
+            info: DomainInfo {
+                status,
+                mx_hosts: Vec::new(),
+                parked: false,
+                provider: None,
+                detail,
+            },
             ttl: Some(ttl),
         }
     }
@@ -51,7 +60,11 @@ pub(crate) enum Trust {
 /// The outcome of one query (after retries).
 enum Answer {
     /// Records of the asked type (possibly behind CNAMEs), the smallest TTL, the CNAME target.
-    Records { records: Vec<RData>, ttl: u32, cname: Option<String> },
+    Records {
+        records: Vec<RData>,
+        ttl: u32,
+        cname: Option<String>,
+    },
     /// NXDOMAIN, with the negative TTL from the SOA if there was one.
     NxDomain(Option<u32>),
     /// The name exists but has no record of this type.
@@ -74,7 +87,11 @@ pub(crate) struct Network {
 
 impl Network {
     /// Builds the resolver; must run inside the checker's tokio runtime.
-    pub(crate) fn new(options: &DnsOptions, rules: &DnsRules, warner: Arc<Warner>) -> Result<Network> {
+    pub(crate) fn new(
+        options: &DnsOptions,
+        rules: &DnsRules,
+        warner: Arc<Warner>,
+    ) -> Result<Network> {
         let concurrency = options.concurrency.max(1);
         let (builder, server_name) = if options.servers.is_empty() {
             let builder = TokioResolver::builder_tokio().map_err(|e| {
@@ -117,8 +134,9 @@ impl Network {
         opts.max_active_requests = concurrency + rules.canaries.len() + 16;
         opts.preserve_intermediates = true;
         opts.ndots = 0;
-        let resolver =
-            builder.build().map_err(|e| Error::Dns(format!("cannot set up the resolver: {e}")))?;
+        let resolver = builder
+            .build()
+            .map_err(|e| Error::Dns(format!("cannot set up the resolver: {e}")))?;
         Ok(Network {
             resolver,
             rules: rules.clone(),
@@ -136,7 +154,11 @@ impl Network {
         let Ok(_permit) = self.semaphore.acquire().await else {
             return Resolved::unknown("DNS stopped".into());
         };
-        match self.trust.get_or_init(|| self.clone().check_canaries()).await {
+        match self
+            .trust
+            .get_or_init(|| self.clone().check_canaries())
+            .await
+        {
             Trust::Untrusted(detail) => Resolved::unknown(detail.clone()),
             Trust::Trusted(canaries) => match canaries.get(&domain) {
                 Some(answer) => answer.clone(),
@@ -173,7 +195,10 @@ impl Network {
             })
             .map(|name| format!("{name}: {}", answers[*name].info.detail))
             .collect();
-        let positive = answers.values().filter(|a| a.info.status == DomainStatus::Ok).count();
+        let positive = answers
+            .values()
+            .filter(|a| a.info.status == DomainStatus::Ok)
+            .count();
         if !negative.is_empty() {
             self.warner.warn(&format!(
                 "{} is not trustworthy: domains that must exist came back negative ({}); \
@@ -206,7 +231,11 @@ impl Network {
             return Resolved::unknown("not a valid DNS name".into());
         };
         let mx_negative_ttl = match self.query(&name, RecordType::MX).await {
-            Answer::Records { records, ttl, cname } => {
+            Answer::Records {
+                records,
+                ttl,
+                cname,
+            } => {
                 let mx: Vec<(u16, String)> = records
                     .iter()
                     .filter_map(|rdata| match rdata {
@@ -218,7 +247,10 @@ impl Network {
                     .collect();
                 let info = classify_mx(mx, &self.rules.parking_mx, cname.as_deref());
                 let ttl = self.positive_ttl(ttl);
-                return Resolved { info, ttl: Some(ttl) };
+                return Resolved {
+                    info,
+                    ttl: Some(ttl),
+                };
             }
             Answer::NxDomain(negative_ttl) => {
                 return Resolved::negative(
@@ -267,7 +299,11 @@ impl Network {
             Some(ip) => format!("no MX, only unroutable address {ip} (no implicit MX)"),
             None => "no MX, no A/AAAA".to_string(),
         };
-        Resolved::negative(DomainStatus::NoMx, detail, self.negative_ttl(mx_negative_ttl))
+        Resolved::negative(
+            DomainStatus::NoMx,
+            detail,
+            self.negative_ttl(mx_negative_ttl),
+        )
     }
 
     /// One question, retried with backoff after timeouts and SERVFAIL. Every send is counted.
@@ -298,7 +334,11 @@ impl Network {
                     if records.is_empty() {
                         return Answer::NoData(None);
                     }
-                    return Answer::Records { records, ttl, cname };
+                    return Answer::Records {
+                        records,
+                        ttl,
+                        cname,
+                    };
                 }
                 Err(NetError::Dns(DnsError::NoRecordsFound(no_records))) => {
                     return if no_records.response_code == ResponseCode::NXDomain {
@@ -330,14 +370,17 @@ impl Network {
 
     fn positive_ttl(&self, ttl: u32) -> Duration {
         Duration::from_secs(
-            u64::from(ttl).max(self.rules.min_ttl_secs).min(self.rules.max_ttl_secs),
+            u64::from(ttl)
+                .max(self.rules.min_ttl_secs)
+                .min(self.rules.max_ttl_secs),
         )
     }
 
     fn negative_ttl(&self, ttl: Option<u32>) -> Duration {
         let ttl = ttl.map_or(self.rules.negative_min_ttl_secs, u64::from);
         Duration::from_secs(
-            ttl.max(self.rules.negative_min_ttl_secs).min(self.rules.negative_max_ttl_secs),
+            ttl.max(self.rules.negative_min_ttl_secs)
+                .min(self.rules.negative_max_ttl_secs),
         )
     }
 }

@@ -213,9 +213,12 @@ impl Default for DnsRules {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DnsStats {
     /// DNS queries actually sent: every try counts (a retry after a timeout is a second
-    /// query), canary queries included. Answers from the persistent cache send none. (When a
-    /// CNAME points into a zone the server did not include in its answer, the resolver asks
-    /// once more for the target by itself; that query is not counted.)
+    /// query), canary queries included. Answers from the persistent cache send none.
+    ///
+    /// Two sends inside the resolver library are not counted: following a CNAME into a zone
+    /// the server left out of its answer, and hickory's UDP retransmission of a question still
+    /// unanswered after max(333 ms, 1.2 × the server's smoothed round-trip time) within one
+    /// try's timeout.
     pub lookups: u64,
     /// Domains answered from the persistent cache.
     pub cache_hits: u64,
@@ -236,12 +239,18 @@ pub(crate) struct Warner {
 
 impl Warner {
     fn new(sink: WarnSink) -> Warner {
-        Warner { sink, given: Mutex::new(Vec::new()) }
+        Warner {
+            sink,
+            given: Mutex::new(Vec::new()),
+        }
     }
 
     /// Warns, unless this exact warning was already given.
     pub(crate) fn warn(&self, message: &str) {
-        let mut given = self.given.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut given = self
+            .given
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if given.iter().any(|g| g == message) {
             return;
         }
@@ -251,7 +260,10 @@ impl Warner {
     }
 
     fn given(&self) -> Vec<String> {
-        self.given.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.given
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -334,9 +346,10 @@ impl DomainChecker {
                     self.cache_hits += 1;
                     Slot::Ready(Arc::new(info))
                 }
-                None => {
-                    Slot::Pending(self.runtime.spawn(self.network.clone().resolve(domain.to_string())))
-                }
+                None => Slot::Pending(
+                    self.runtime
+                        .spawn(self.network.clone().resolve(domain.to_string())),
+                ),
             };
             self.known.insert(domain.to_string(), slot);
         }
@@ -371,12 +384,14 @@ impl DomainChecker {
                 if let Some(ttl) = resolved.ttl
                     && resolved.info.status != DomainStatus::Unknown
                 {
-                    self.to_store.push((domain.to_string(), Entry::new(&resolved.info, ttl)));
+                    self.to_store
+                        .push((domain.to_string(), Entry::new(&resolved.info, ttl)));
                 }
                 Arc::new(resolved.info)
             }
         };
-        self.known.insert(domain.to_string(), Slot::Ready(info.clone()));
+        self.known
+            .insert(domain.to_string(), Slot::Ready(info.clone()));
         info
     }
 
@@ -397,12 +412,55 @@ impl DomainChecker {
         }
         let resolver_trusted = !matches!(self.network.trust.get(), Some(Trust::Untrusted(_)));
         let stats = DnsStats {
-            lookups: self.network.lookups.load(std::sync::atomic::Ordering::Relaxed),
+            lookups: self
+                .network
+                .lookups
+                .load(std::sync::atomic::Ordering::Relaxed),
             cache_hits: self.cache_hits,
             resolver_trusted,
             warnings: self.warner.given(),
         };
         self.runtime.shutdown_background();
         stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checker_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<DomainChecker>();
+        assert_send::<DnsStats>();
+    }
+
+    #[test]
+    fn warnings_are_given_once() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let warner = Warner::new(Arc::new(move |w: &str| {
+            sink.lock().unwrap().push(w.to_string())
+        }));
+        warner.warn("a");
+        warner.warn("b");
+        warner.warn("a");
+        assert_eq!(*seen.lock().unwrap(), ["a", "b"]);
+        assert_eq!(warner.given(), ["a", "b"]);
+    }
+
+    #[test]
+    fn no_cache_and_no_network_until_asked() {
+        let options = DnsOptions {
+            servers: vec!["127.0.0.1:9".parse().unwrap()],
+            cache: CacheLocation::Off,
+            ..DnsOptions::default()
+        };
+        let checker = DomainChecker::new(&options, &DnsRules::default(), Arc::new(|_| {})).unwrap();
+        let stats = checker.finish();
+        assert_eq!((stats.lookups, stats.cache_hits), (0, 0));
+        assert!(stats.resolver_trusted);
+        assert!(stats.warnings.is_empty());
     }
 }

@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
-use hickory_proto::rr::{LowerName, RecordType};
+use hickory_proto::rr::rdata::MX;
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::Parser;
 use hickory_server::Server;
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -31,6 +32,9 @@ pub(crate) enum Mode {
     Silent,
     /// NXDOMAIN for every name, `gmail.com` included: a lying resolver.
     NxDomainAll,
+    /// `MX 10 mx.<name>` for every MX question, NODATA for other types, built by the front
+    /// itself: cheap enough that a benchmark measures the client, not the server.
+    SyntheticMx,
 }
 
 /// Builds a [`DnsFixture`].
@@ -133,14 +137,21 @@ impl DnsFixture {
         let (addr, server) = runtime.block_on(async {
             let mut catalog = Catalog::new();
             for text in &zones {
-                let (origin, records) =
-                    Parser::new(text.as_str(), None, None).parse().expect("zone parses");
-                let zone: InMemoryZoneHandler =
-                    InMemoryZoneHandler::new(origin.clone(), records, ZoneType::Primary, AxfrPolicy::Deny)
-                        .expect("zone loads");
+                let (origin, records) = Parser::new(text.as_str(), None, None)
+                    .parse()
+                    .expect("zone parses");
+                let zone: InMemoryZoneHandler = InMemoryZoneHandler::new(
+                    origin.clone(),
+                    records,
+                    ZoneType::Primary,
+                    AxfrPolicy::Deny,
+                )
+                .expect("zone loads");
                 catalog.upsert(LowerName::new(&origin), vec![Arc::new(zone)]);
             }
-            let authority_socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind authority");
+            let authority_socket = UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind authority");
             let authority = authority_socket.local_addr().expect("authority addr");
             let mut server = Server::new(catalog);
             server.register_socket(authority_socket);
@@ -150,7 +161,12 @@ impl DnsFixture {
             tokio::spawn(front_loop(front, authority, builder, counts.clone()));
             (addr, server)
         });
-        DnsFixture { addr, counts, _server: Some(server), runtime: Some(runtime) }
+        DnsFixture {
+            addr,
+            counts,
+            _server: Some(server),
+            runtime: Some(runtime),
+        }
     }
 
     /// A snapshot of the query counts so far.
@@ -160,7 +176,10 @@ impl DnsFixture {
 
     /// Queries received for `name` and `record_type`.
     pub(crate) fn count(&self, name: &str, record_type: RecordType) -> usize {
-        self.counts().get(&(name.to_string(), record_type)).copied().unwrap_or(0)
+        self.counts()
+            .get(&(name.to_string(), record_type))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// All queries received.
@@ -196,12 +215,26 @@ async fn front_loop(
     let builder = Arc::new(builder);
     let mut buffer = vec![0u8; 4096];
     loop {
-        let Ok((len, client)) = front.recv_from(&mut buffer).await else { return };
+        let Ok((len, client)) = front.recv_from(&mut buffer).await else {
+            return;
+        };
         let packet = buffer[..len].to_vec();
-        let Ok(request) = Message::from_vec(&packet) else { continue };
-        let Some(query) = request.queries.first() else { continue };
-        let name = query.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
-        *counts.lock().expect("counts").entry((name.clone(), query.query_type())).or_default() += 1;
+        let Ok(request) = Message::from_vec(&packet) else {
+            continue;
+        };
+        let Some(query) = request.queries.first() else {
+            continue;
+        };
+        let name = query
+            .name()
+            .to_ascii()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        *counts
+            .lock()
+            .expect("counts")
+            .entry((name.clone(), query.query_type()))
+            .or_default() += 1;
         let builder = builder.clone();
         let front = front.clone();
         tokio::spawn(async move {
@@ -209,7 +242,8 @@ async fn front_loop(
                 tokio::time::sleep(builder.delay).await;
             }
             let error = |code| {
-                let mut reply = Message::error_msg(request.metadata.id, request.metadata.op_code, code);
+                let mut reply =
+                    Message::error_msg(request.metadata.id, request.metadata.op_code, code);
                 reply.metadata.message_type = MessageType::Response;
                 reply.metadata.recursion_desired = request.metadata.recursion_desired;
                 reply.metadata.recursion_available = true;
@@ -222,13 +256,37 @@ async fn front_loop(
                 error(ResponseCode::ServFail)
             } else if builder.mode == Mode::NxDomainAll {
                 error(ResponseCode::NXDomain)
+            } else if builder.mode == Mode::SyntheticMx {
+                let mut reply = Message::error_msg(
+                    request.metadata.id,
+                    request.metadata.op_code,
+                    ResponseCode::NoError,
+                );
+                reply.metadata.message_type = MessageType::Response;
+                reply.metadata.authoritative = true;
+                reply.metadata.recursion_desired = request.metadata.recursion_desired;
+                reply.metadata.recursion_available = true;
+                reply.queries = request.queries.clone();
+                let query = &request.queries[0];
+                if query.query_type() == RecordType::MX {
+                    let exchange = Name::from_ascii(format!("mx.{name}.")).expect("mx name");
+                    reply.answers.push(Record::from_rdata(
+                        query.name().clone(),
+                        300,
+                        RData::MX(MX::new(10, exchange)),
+                    ));
+                }
+                reply.to_vec().expect("encode reply")
             } else {
-                let Ok(upstream) = UdpSocket::bind("127.0.0.1:0").await else { return };
+                let Ok(upstream) = UdpSocket::bind("127.0.0.1:0").await else {
+                    return;
+                };
                 if upstream.send_to(&packet, authority).await.is_err() {
                     return;
                 }
                 let mut answer = vec![0u8; 4096];
-                match tokio::time::timeout(Duration::from_secs(5), upstream.recv(&mut answer)).await {
+                match tokio::time::timeout(Duration::from_secs(5), upstream.recv(&mut answer)).await
+                {
                     Ok(Ok(len)) => answer[..len].to_vec(),
                     _ => return,
                 }
