@@ -6,6 +6,7 @@
 mod clean;
 mod cli;
 mod conformance;
+mod dns;
 mod hardening;
 mod props;
 mod support;

@@ -1,3 +1,4 @@
 //! Test helpers shared by the integration tests.
 
+pub(crate) mod dns;
 pub mod run;

@@ -1,0 +1,466 @@
+//! Domain checks: MX resolution, once per distinct domain, cached across runs.
+//!
+//! Consumes normalised domains (lower-case ASCII, A-labels, no trailing dot) and produces a
+//! [`DomainInfo`] for each. Only this module knows about tokio and hickory: a
+//! [`DomainChecker`] owns its own tokio runtime and resolver, so the rest of the pipeline stays
+//! synchronous.
+//!
+//! How a run goes (see issue 3):
+//! - [`DomainChecker::submit`] looks new domains up in the persistent cache (one brief open of
+//!   the file per call) and starts the rest in the background, at most
+//!   [`DnsOptions::concurrency`] domains at a time. Each domain is queried at most once a run
+//!   per record type: MX, then A and AAAA only when there is no MX (implicit MX).
+//! - Before the first network answer is used, the canary domains ([`DnsRules::canaries`]) are
+//!   queried once. If any comes back negative, or none answers at all, the resolver is not
+//!   trusted: one warning goes to the [`WarnSink`], nothing more is sent, and every domain not
+//!   already answered from the cache is `Unknown`. A run served entirely from the cache sends
+//!   no query at all, canaries included.
+//! - Timeouts and SERVFAIL are retried ([`DnsRules::retries`]) with a doubling backoff; other
+//!   failures are not. A failure is `Unknown`, never a negative answer, and never cached.
+//! - [`DomainChecker::finish`] writes every new answer to the cache in one transaction.
+//!
+//! This module never prints; warnings go to the [`WarnSink`] and into [`DnsStats::warnings`].
+
+mod cache;
+mod classify;
+mod lookup;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+use cache::{Cache, Entry};
+use lookup::{Network, Resolved, Trust};
+
+/// What DNS said about a domain. A lookup failure is `Unknown`, never a negative answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainStatus {
+    /// MX records with at least one usable host.
+    Ok,
+    /// No MX, but A/AAAA records: deliverable by RFC 5321 implicit MX.
+    ImplicitMx,
+    /// `MX 0 .` (RFC 7505): accepts no mail.
+    NullMx,
+    /// Exists, but neither a usable MX nor A/AAAA.
+    NoMx,
+    /// NXDOMAIN.
+    NoDomain,
+    /// Timeout, SERVFAIL, REFUSED, or an untrustworthy resolver.
+    Unknown,
+    /// DNS was not consulted (`--no-dns`).
+    Unchecked,
+}
+
+impl DomainStatus {
+    /// The status name used in `report.json` (`domains.by_status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainStatus::Ok => "ok",
+            DomainStatus::ImplicitMx => "implicit_mx",
+            DomainStatus::NullMx => "null_mx",
+            DomainStatus::NoMx => "no_mx",
+            DomainStatus::NoDomain => "no_domain",
+            DomainStatus::Unknown => "unknown",
+            DomainStatus::Unchecked => "unchecked",
+        }
+    }
+
+    /// Returns true if and only if mail can be delivered to the domain as far as DNS knows.
+    pub fn accepts_mail(self) -> bool {
+        matches!(self, DomainStatus::Ok | DomainStatus::ImplicitMx)
+    }
+}
+
+/// Everything the rules need to know about one domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainInfo {
+    /// The verdict.
+    pub status: DomainStatus,
+    /// MX hosts, sorted by preference then name (lower-case, no trailing dot).
+    pub mx_hosts: Vec<String>,
+    /// The MX hosts belong to a known domain-parking service.
+    pub parked: bool,
+    /// The mailbox provider behind the MX hosts (`google`, `microsoft`, …), if recognised.
+    pub provider: Option<&'static str>,
+    /// DNS evidence for `listwash_detail` (e.g. `NXDOMAIN`, `MX 0 . (null MX, RFC 7505)`).
+    pub detail: String,
+}
+
+impl DomainInfo {
+    /// The answer used when DNS is not consulted.
+    pub fn unchecked() -> DomainInfo {
+        DomainInfo {
+            status: DomainStatus::Unchecked,
+            mx_hosts: Vec::new(),
+            parked: false,
+            provider: None,
+            detail: "DNS not checked".to_string(),
+        }
+    }
+
+    /// An `Unknown` answer with this detail (no answer, or an untrusted resolver).
+    pub fn unknown(detail: String) -> DomainInfo {
+        DomainInfo {
+            status: DomainStatus::Unknown,
+            mx_hosts: Vec::new(),
+            parked: false,
+            provider: None,
+            detail,
+        }
+    }
+}
+
+/// Where the persistent domain cache lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheLocation {
+    /// The user's cache directory (`listwash/domains.redb` under it).
+    Default,
+    /// This file.
+    File(PathBuf),
+    /// No persistent cache.
+    Off,
+}
+
+/// DNS settings from the command line.
+#[derive(Debug, Clone)]
+pub struct DnsOptions {
+    /// Nameservers to use instead of the system's (empty: the system configuration).
+    pub servers: Vec<SocketAddr>,
+    /// Per-query timeout.
+    pub timeout: Duration,
+    /// Queries in flight at most.
+    pub concurrency: usize,
+    /// The persistent cache.
+    pub cache: CacheLocation,
+}
+
+impl Default for DnsOptions {
+    fn default() -> Self {
+        DnsOptions {
+            servers: Vec::new(),
+            timeout: Duration::from_millis(2000),
+            concurrency: 256,
+            cache: CacheLocation::Default,
+        }
+    }
+}
+
+/// The `[dns]` section of the rules file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsRules {
+    /// Domains that must exist; if they come back negative, the resolver is not trusted.
+    pub canaries: Vec<String>,
+    /// MX host suffixes of domain-parking services: a domain whose MX is under one of these
+    /// is marked `parked`.
+    pub parking_mx: Vec<String>,
+    /// Retries after a timeout or SERVFAIL (so `1` means up to two queries).
+    pub retries: u32,
+    /// Pause before the first retry, in milliseconds; doubled for each further retry.
+    pub retry_backoff_ms: u64,
+    /// A positive answer is cached for its TTL, but at least this many seconds...
+    pub min_ttl_secs: u64,
+    /// ... and at most this many.
+    pub max_ttl_secs: u64,
+    /// A negative answer (NXDOMAIN, no MX) is cached for the SOA minimum, but at least this
+    /// many seconds (also used when the answer carries no SOA)...
+    pub negative_min_ttl_secs: u64,
+    /// ... and at most this many.
+    pub negative_max_ttl_secs: u64,
+}
+
+impl Default for DnsRules {
+    fn default() -> Self {
+        DnsRules {
+            canaries: vec!["gmail.com".into(), "outlook.com".into(), "yahoo.com".into()],
+            parking_mx: [
+                "sedoparking.com",
+                "parkingcrew.net",
+                "bodis.com",
+                "above.com",
+                "namebrightmail.com",
+                "parklogic.com",
+                "hugedomains.com",
+                "dan.com",
+                "afternic.com",
+                "uniregistrymarket.link",
+                "domainparking.ru",
+                "fabulous.com",
+                "trafficz.com",
+                "voodoo.com",
+            ]
+            .map(String::from)
+            .to_vec(),
+            retries: 1,
+            retry_backoff_ms: 200,
+            min_ttl_secs: 3_600,
+            max_ttl_secs: 7 * 86_400,
+            negative_min_ttl_secs: 3_600,
+            negative_max_ttl_secs: 86_400,
+        }
+    }
+}
+
+/// Counts for `report.json`'s `domains` object (besides `unique` and `by_status`, which the
+/// pipeline counts).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DnsStats {
+    /// DNS queries actually sent: every try counts (a retry after a timeout is a second
+    /// query), canary queries included. Answers from the persistent cache send none.
+    ///
+    /// Two sends inside the resolver library are not counted: following a CNAME into a zone
+    /// the server left out of its answer, and hickory's UDP retransmission of a question still
+    /// unanswered after max(333 ms, 1.2 × the server's smoothed round-trip time) within one
+    /// try's timeout.
+    pub lookups: u64,
+    /// Domains answered from the persistent cache.
+    pub cache_hits: u64,
+    /// False when the resolver was found to lie or could not be reached.
+    pub resolver_trusted: bool,
+    /// Warnings given during the run (also sent to the warning sink).
+    pub warnings: Vec<String>,
+}
+
+/// A sink for one-line warnings (the binary prints them on stderr).
+pub type WarnSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Passes each distinct warning to the sink once, and remembers it for [`DnsStats`].
+pub(crate) struct Warner {
+    sink: WarnSink,
+    given: Mutex<Vec<String>>,
+}
+
+impl Warner {
+    fn new(sink: WarnSink) -> Warner {
+        Warner {
+            sink,
+            given: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Warns, unless this exact warning was already given.
+    pub(crate) fn warn(&self, message: &str) {
+        let mut given = self
+            .given
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if given.iter().any(|g| g == message) {
+            return;
+        }
+        given.push(message.to_string());
+        drop(given);
+        (self.sink)(message);
+    }
+
+    fn given(&self) -> Vec<String> {
+        self.given
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// One domain's state in this run.
+enum Slot {
+    Ready(Arc<DomainInfo>),
+    Pending(JoinHandle<Resolved>),
+}
+
+/// Resolves domains concurrently on its own tokio runtime; each domain at most once a run.
+pub struct DomainChecker {
+    runtime: tokio::runtime::Runtime,
+    network: Arc<Network>,
+    warner: Arc<Warner>,
+    cache: Option<Cache>,
+    known: HashMap<String, Slot>,
+    /// New answers to write to the cache at the end.
+    to_store: Vec<(String, Entry)>,
+    cache_hits: u64,
+}
+
+impl DomainChecker {
+    /// Builds the resolver and opens the cache (checking it, and rebuilding it with a warning
+    /// if it is corrupt). Sends nothing: the canaries are checked just before the first
+    /// domain that the cache cannot answer.
+    ///
+    /// # Errors
+    /// Only when the resolver cannot be configured at all (e.g. no system configuration) or
+    /// its runtime cannot start.
+    pub fn new(options: &DnsOptions, rules: &DnsRules, warn: WarnSink) -> Result<DomainChecker> {
+        let warner = Arc::new(Warner::new(warn));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("listwash-dns")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Dns(format!("cannot start the DNS runtime: {e}")))?;
+        let network = {
+            let _entered = runtime.enter();
+            Arc::new(Network::new(options, rules, warner.clone())?)
+        };
+        let cache_path = match &options.cache {
+            CacheLocation::Off => None,
+            CacheLocation::File(path) => Some(path.clone()),
+            CacheLocation::Default => {
+                dirs::cache_dir().map(|dir| dir.join("listwash").join("domains.redb"))
+            }
+        };
+        let cache = cache_path.and_then(|path| Cache::open(&path, &warner));
+        Ok(DomainChecker {
+            runtime,
+            network,
+            warner,
+            cache,
+            known: HashMap::new(),
+            to_store: Vec::new(),
+            cache_hits: 0,
+        })
+    }
+
+    /// Starts resolving these domains in the background; known or pending ones are skipped.
+    /// Returns at once (after one brief look into the cache file).
+    pub fn submit<'a>(&mut self, domains: impl IntoIterator<Item = &'a str>) {
+        let mut new: Vec<&str> = Vec::new();
+        for domain in domains {
+            if !self.known.contains_key(domain) && !new.contains(&domain) {
+                new.push(domain);
+            }
+        }
+        if new.is_empty() {
+            return;
+        }
+        let mut cached = match &self.cache {
+            Some(cache) => cache.get_many(&new, &self.warner),
+            None => HashMap::new(),
+        };
+        for domain in new {
+            let slot = match cached.remove(domain) {
+                Some(info) => {
+                    self.cache_hits += 1;
+                    Slot::Ready(Arc::new(info))
+                }
+                None => Slot::Pending(
+                    self.runtime
+                        .spawn(self.network.clone().resolve(domain.to_string())),
+                ),
+            };
+            self.known.insert(domain.to_string(), slot);
+        }
+    }
+
+    /// Blocks until every one of `domains` has an answer (a domain not submitted before is
+    /// submitted now).
+    pub fn wait<'a>(
+        &mut self,
+        domains: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<(String, Arc<DomainInfo>)> {
+        let domains: Vec<&str> = domains.into_iter().collect();
+        self.submit(domains.iter().copied());
+        domains
+            .into_iter()
+            .map(|domain| (domain.to_string(), self.answer(domain)))
+            .collect()
+    }
+
+    /// The answer for a submitted domain, blocking until it is there.
+    fn answer(&mut self, domain: &str) -> Arc<DomainInfo> {
+        let Some(slot) = self.known.remove(domain) else {
+            return Arc::new(DomainInfo::unknown("not submitted".into()));
+        };
+        let info = match slot {
+            Slot::Ready(info) => info,
+            Slot::Pending(handle) => {
+                let resolved = self.runtime.block_on(handle).unwrap_or_else(|e| Resolved {
+                    info: DomainInfo::unknown(format!("DNS task failed: {e}")),
+                    ttl: None,
+                });
+                if let Some(ttl) = resolved.ttl
+                    && resolved.info.status != DomainStatus::Unknown
+                {
+                    self.to_store
+                        .push((domain.to_string(), Entry::new(&resolved.info, ttl)));
+                }
+                Arc::new(resolved.info)
+            }
+        };
+        self.known
+            .insert(domain.to_string(), Slot::Ready(info.clone()));
+        info
+    }
+
+    /// Waits for the domains still in flight, writes the cache (one transaction) and returns
+    /// the run's counts.
+    pub fn finish(mut self) -> DnsStats {
+        let pending: Vec<String> = self
+            .known
+            .iter()
+            .filter(|(_, slot)| matches!(slot, Slot::Pending(_)))
+            .map(|(domain, _)| domain.clone())
+            .collect();
+        for domain in pending {
+            self.answer(&domain);
+        }
+        if let Some(cache) = &self.cache {
+            cache.put_many(&self.to_store, &self.warner);
+        }
+        let resolver_trusted = !matches!(self.network.trust.get(), Some(Trust::Untrusted(_)));
+        let stats = DnsStats {
+            lookups: self
+                .network
+                .lookups
+                .load(std::sync::atomic::Ordering::Relaxed),
+            cache_hits: self.cache_hits,
+            resolver_trusted,
+            warnings: self.warner.given(),
+        };
+        self.runtime.shutdown_background();
+        stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checker_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<DomainChecker>();
+        assert_send::<DnsStats>();
+    }
+
+    #[test]
+    fn warnings_are_given_once() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let warner = Warner::new(Arc::new(move |w: &str| {
+            sink.lock().unwrap().push(w.to_string())
+        }));
+        warner.warn("a");
+        warner.warn("b");
+        warner.warn("a");
+        assert_eq!(*seen.lock().unwrap(), ["a", "b"]);
+        assert_eq!(warner.given(), ["a", "b"]);
+    }
+
+    #[test]
+    fn no_cache_and_no_network_until_asked() {
+        let options = DnsOptions {
+            servers: vec!["127.0.0.1:9".parse().unwrap()],
+            cache: CacheLocation::Off,
+            ..DnsOptions::default()
+        };
+        let checker = DomainChecker::new(&options, &DnsRules::default(), Arc::new(|_| {})).unwrap();
+        let stats = checker.finish();
+        assert_eq!((stats.lookups, stats.cache_hits), (0, 0));
+        assert!(stats.resolver_trusted);
+        assert!(stats.warnings.is_empty());
+    }
+}
