@@ -7,6 +7,7 @@ mod clean;
 mod cli;
 mod conformance;
 mod dns;
+mod dns_clean;
 mod hardening;
 mod props;
 mod support;
