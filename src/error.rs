@@ -59,6 +59,9 @@ pub enum Error {
     /// DNS could not be set up (not a failed lookup: those are row data).
     #[error("DNS: {0}")]
     Dns(String),
+    /// A bug or a resource the run could not get (threads); the message says which.
+    #[error("internal error: {0} (please report this)")]
+    Internal(String),
     /// The run was interrupted (Ctrl-C); temporary files were removed.
     #[error("interrupted; no outputs were written")]
     Interrupted,

@@ -73,7 +73,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|e| Error::Dns(format!("cannot start {jobs} worker threads: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot start {jobs} worker threads: {e}")))?;
     let mut input = Input::open(&config.input, &config.read)?;
     progress.message("loading lists and history");
     let mut decider = pool.install(|| load_decider(&config.decide))?;
@@ -183,10 +183,10 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
         drop(batch_rx);
         let read_result = reader
             .join()
-            .unwrap_or_else(|_| Err(Error::Dns("the reader thread panicked".into())));
+            .unwrap_or_else(|_| Err(Error::Internal("the reader thread panicked".into())));
         let written = writer
             .join()
-            .unwrap_or_else(|_| Err(Error::Dns("the writer thread panicked".into())));
+            .unwrap_or_else(|_| Err(Error::Internal("the writer thread panicked".into())));
         if let Some(e) = failure {
             return Err(e);
         }
@@ -250,7 +250,7 @@ fn write_loop(mut outputs: Outputs, rx: Receiver<Decided>) -> Result<Outputs> {
                 Item::Row(row) => {
                     let decision = decisions
                         .next()
-                        .ok_or_else(|| Error::Dns("internal: a row without a decision".into()))?;
+                        .ok_or_else(|| Error::Internal("a row without a decision".into()))?;
                     let reason = decision.reason.map_or("", |r| r.code());
                     outputs.write_row(&row.record, decision.action, reason, &decision.detail)?;
                 }
