@@ -213,6 +213,11 @@ impl History {
         &self.stats
     }
 
+    /// Every profile with its key, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&u128, &Profile)> {
+        self.profiles.iter()
+    }
+
     /// How many distinct addresses have a profile.
     pub fn len(&self) -> usize {
         self.profiles.len()

@@ -152,16 +152,16 @@ fn output(name: &str, dtype: DataType) -> impl Fn(&Schema, &[Field]) -> PolarsRe
 fn event_codes(columns: &mut [Column]) -> PolarsResult<Column> {
     let events = columns[0].cast(&DataType::String)?;
     let events = events.str()?;
-    let codes: NoNull<UInt8Chunked> = match columns.get(1) {
+    let codes: NoNull<UInt32Chunked> = match columns.get(1) {
         Some(types) => {
             let types = types.cast(&DataType::String)?;
             events
                 .iter()
                 .zip(types.str()?.iter())
-                .map(|(event, kind)| event.map_or(Event::Unknown, |e| parse::event(e, kind)) as u8)
+                .map(|(event, kind)| event.map_or(Event::Unknown, |e| parse::event(e, kind)) as u32)
                 .collect()
         }
-        None => events.iter().map(|e| e.map_or(Event::Unknown, |e| parse::event(e, None)) as u8).collect(),
+        None => events.iter().map(|e| e.map_or(Event::Unknown, |e| parse::event(e, None)) as u32).collect(),
     };
     Ok(codes.into_inner().with_name("code".into()).into_column())
 }
@@ -217,7 +217,7 @@ fn machine_flags(column: Column) -> PolarsResult<Column> {
 }
 
 fn is(event: Event) -> Expr {
-    col("code").eq(lit(event as u8))
+    col("code").eq(lit(event as u32))
 }
 
 /// All logs as one frame: `key` (the address, or a sentinel), `code`, `ts`, `machine`,
@@ -226,8 +226,8 @@ fn events(files: &[LogFile]) -> Result<LazyFrame> {
     let mut frames = Vec::with_capacity(files.len());
     for (index, file) in files.iter().enumerate() {
         let event = match &file.bounce_type {
-            Some(kind) => col(&*file.event).map_many(event_codes, &[col(&**kind)], output("code", DataType::UInt8)),
-            None => col(&*file.event).map_many(event_codes, &[], output("code", DataType::UInt8)),
+            Some(kind) => col(&*file.event).map_many(event_codes, &[col(&**kind)], output("code", DataType::UInt32)),
+            None => col(&*file.event).map_many(event_codes, &[], output("code", DataType::UInt32)),
         };
         let machine = match &file.machine {
             Some(name) => col(&**name).map(machine_flags, |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean))),
