@@ -11,11 +11,15 @@ use listwash::engagement::{EngagementRules, History};
 
 fn main() -> anyhow::Result<()> {
     let paths: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
-    anyhow::ensure!(!paths.is_empty(), "usage: engagement_bench EVENTS.csv [MORE...]");
+    anyhow::ensure!(
+        !paths.is_empty(),
+        "usage: engagement_bench EVENTS.csv [MORE...]"
+    );
     let started = Instant::now();
     let history = History::load(&paths, &EngagementRules::default())?;
     let elapsed = started.elapsed();
-    let (mut sent, mut delivered, mut engaged, mut bounced, mut after_bounce, mut since) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut sent, mut delivered, mut engaged, mut bounced, mut after_bounce, mut since) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     for (_, p) in history.iter() {
         sent += p.sends;
         delivered += p.deliveries;

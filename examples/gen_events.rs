@@ -27,8 +27,18 @@ impl Rng {
 }
 
 const DOMAINS: &[&str] = &[
-    "gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "aol.com", "gmx.de",
-    "web.de", "orange.fr", "example.org", "corp.example.com", "mail.example.net",
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "hotmail.com",
+    "icloud.com",
+    "aol.com",
+    "gmx.de",
+    "web.de",
+    "orange.fr",
+    "example.org",
+    "corp.example.com",
+    "mail.example.net",
 ];
 
 /// Civil date from days since 1970-01-01 (H. Hinnant).
@@ -47,7 +57,8 @@ fn civil(days: i64) -> (i64, u32, u32) {
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut out = None;
-    let (mut events, mut contacts, mut seed, mut contacts_out) = (20_000_000u64, 1_000_000u64, 42u64, None);
+    let (mut events, mut contacts, mut seed, mut contacts_out) =
+        (20_000_000u64, 1_000_000u64, 42u64, None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_default();
         match arg.as_str() {
@@ -58,7 +69,9 @@ fn main() -> std::io::Result<()> {
             _ => out = Some(arg),
         }
     }
-    let out = out.expect("usage: gen_events OUT.csv [--events N] [--contacts M] [--seed S] [--contacts-out FILE]");
+    let out = out.expect(
+        "usage: gen_events OUT.csv [--events N] [--contacts M] [--seed S] [--contacts-out FILE]",
+    );
     let mut rng = Rng(seed);
     let mut writer = BufWriter::with_capacity(1 << 20, std::fs::File::create(&out)?);
     writer.write_all(b"email,event,timestamp,machine\n")?;
@@ -91,9 +104,9 @@ fn main() -> std::io::Result<()> {
         let s = local.rem_euclid(86_400);
         line.clear();
         let domain = DOMAINS[(contact % DOMAINS.len() as u64) as usize];
-        write!(
+        writeln!(
             line,
-            "user{contact}@{domain},{event},{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{},{machine}\n",
+            "user{contact}@{domain},{event},{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{},{machine}",
             s / 3600,
             s / 60 % 60,
             s % 60,

@@ -253,7 +253,10 @@ pub const SIGNUP_COLUMNS: &[&str] = &[
 /// ([`SIGNUP_COLUMNS`], in that order of preference).
 pub fn find_signup_column<S: AsRef<str>>(headers: &[S]) -> Option<usize> {
     let fold = |name: &str| -> String {
-        name.chars().filter(|c| !matches!(c, '_' | '-' | ' ')).flat_map(char::to_lowercase).collect()
+        name.chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect()
     };
     let folded: Vec<String> = headers.iter().map(|h| fold(h.as_ref())).collect();
     SIGNUP_COLUMNS.iter().find_map(|wanted| {
@@ -263,7 +266,9 @@ pub fn find_signup_column<S: AsRef<str>>(headers: &[S]) -> Option<usize> {
 }
 
 /// The buckets of [`Histogram`], in order.
-pub const HISTOGRAM_BUCKETS: [&str; 7] = ["never", "0-30", "31-90", "91-180", "181-365", "366-730", ">730"];
+pub const HISTOGRAM_BUCKETS: [&str; 7] = [
+    "never", "0-30", "31-90", "91-180", "181-365", "366-730", ">730",
+];
 
 /// A histogram of days since the last human engagement, for `report.json`. Serialises as an
 /// object with every bucket of [`HISTOGRAM_BUCKETS`], in order (engagement after `as_of`
@@ -295,12 +300,18 @@ impl Histogram {
 
     /// The count of a bucket named in [`HISTOGRAM_BUCKETS`] (0 for an unknown name).
     pub fn get(&self, bucket: &str) -> u64 {
-        HISTOGRAM_BUCKETS.iter().position(|b| *b == bucket).map_or(0, |i| self.0[i])
+        HISTOGRAM_BUCKETS
+            .iter()
+            .position(|b| *b == bucket)
+            .map_or(0, |i| self.0[i])
     }
 }
 
 impl Serialize for Histogram {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (name, count) in HISTOGRAM_BUCKETS.iter().zip(self.0) {
@@ -317,7 +328,19 @@ mod tests {
     #[test]
     fn histogram_buckets_and_order() {
         let mut h = Histogram::default();
-        for days in [None, Some(-3), Some(0), Some(30), Some(31), Some(90), Some(91), Some(365), Some(366), Some(730), Some(731)] {
+        for days in [
+            None,
+            Some(-3),
+            Some(0),
+            Some(30),
+            Some(31),
+            Some(90),
+            Some(91),
+            Some(365),
+            Some(366),
+            Some(730),
+            Some(731),
+        ] {
             h.add(days);
         }
         assert_eq!(
@@ -342,7 +365,10 @@ mod tests {
 
     #[test]
     fn finds_signup_columns() {
-        assert_eq!(find_signup_column(&["Email Address", "OPTIN_TIME", "CONFIRM_TIME"]), Some(1));
+        assert_eq!(
+            find_signup_column(&["Email Address", "OPTIN_TIME", "CONFIRM_TIME"]),
+            Some(1)
+        );
         assert_eq!(find_signup_column(&["email", "Created At"]), Some(1));
         assert_eq!(find_signup_column(&["email", "name"]), None);
     }

@@ -61,13 +61,13 @@ fn kind(name: &[u8]) -> Option<Kind> {
         b"click" | b"clicked" | b"clicks" | b"unique_click" => Click,
         b"hard_bounce" | b"hardbounce" | b"hard_bounced" | b"hard" => HardBounce,
         b"soft_bounce" | b"softbounce" | b"soft_bounced" | b"soft" => SoftBounce,
-        b"complaint" | b"complained" | b"spamreport" | b"spam_report" | b"spam_complaint" | b"abuse"
-        | b"spam" => Complaint,
-        b"unsubscribe" | b"unsubscribed" | b"group_unsubscribe" | b"unsub" | b"opt_out" | b"optout"
-        | b"opted_out" => Unsubscribe,
-        b"dropped" | b"deferred" | b"delayed" | b"deliverydelay" | b"delivery_delay" | b"rejected"
-        | b"reject" | b"group_resubscribe" | b"resubscribe" | b"rendering_failure"
-        | b"renderingfailure" | b"stored" => Ignored,
+        b"complaint" | b"complained" | b"spamreport" | b"spam_report" | b"spam_complaint"
+        | b"abuse" | b"spam" => Complaint,
+        b"unsubscribe" | b"unsubscribed" | b"group_unsubscribe" | b"unsub" | b"opt_out"
+        | b"optout" | b"opted_out" => Unsubscribe,
+        b"dropped" | b"deferred" | b"delayed" | b"deliverydelay" | b"delivery_delay"
+        | b"rejected" | b"reject" | b"group_resubscribe" | b"resubscribe"
+        | b"rendering_failure" | b"renderingfailure" | b"stored" => Ignored,
         b"bounce" | b"bounced" | b"failed" => return Some(Kind::Bounce),
         _ => return None,
     };
@@ -78,7 +78,9 @@ fn kind(name: &[u8]) -> Option<Kind> {
 /// when the log has such a column.
 pub(crate) fn event(raw: &str, bounce_type: Option<&str>) -> Event {
     let mut buffer = [0u8; 32];
-    let Some(name) = fold(raw, &mut buffer) else { return Event::Unknown };
+    let Some(name) = fold(raw, &mut buffer) else {
+        return Event::Unknown;
+    };
     match kind(name) {
         Some(Kind::Fixed(event)) => event,
         Some(Kind::Bounce) => {
@@ -86,11 +88,12 @@ pub(crate) fn event(raw: &str, bounce_type: Option<&str>) -> Event {
             match bounce_type.and_then(|t| fold(t, &mut buffer)) {
                 None | Some(b"") => Event::HardBounce,
                 Some(
-                    b"hard" | b"permanent" | b"bounce" | b"hard_bounce" | b"hardbounce" | b"hard_bounced",
+                    b"hard" | b"permanent" | b"bounce" | b"hard_bounce" | b"hardbounce"
+                    | b"hard_bounced",
                 ) => Event::HardBounce,
                 Some(
-                    b"soft" | b"temporary" | b"blocked" | b"transient" | b"undetermined" | b"soft_bounce"
-                    | b"softbounce",
+                    b"soft" | b"temporary" | b"blocked" | b"transient" | b"undetermined"
+                    | b"soft_bounce" | b"softbounce",
                 ) => Event::SoftBounce,
                 Some(_) => Event::Unknown,
             }
@@ -124,7 +127,20 @@ pub(crate) fn unix_seconds(value: i64) -> i64 {
 /// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
 fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&month) || day == 0 || day > month_days[month as usize - 1] {
         return None;
     }
@@ -165,21 +181,27 @@ pub(crate) fn timestamp(raw: &str) -> Option<i64> {
     }
     let mut at = 0;
     let year = digits(bytes, &mut at, 4)?;
-    let sep = |at: &mut usize, c: u8| -> Option<()> {
-        (bytes.get(*at) == Some(&c)).then(|| *at += 1)
-    };
+    let sep =
+        |at: &mut usize, c: u8| -> Option<()> { (bytes.get(*at) == Some(&c)).then(|| *at += 1) };
     sep(&mut at, b'-')?;
     let month = digits(bytes, &mut at, 2)?;
     sep(&mut at, b'-')?;
     let day = digits(bytes, &mut at, 2)?;
     let days = days_from_civil(i64::from(year), month, day)?;
     let mut seconds = 0i64;
-    if at < bytes.len() && matches!(bytes[at], b'T' | b't' | b' ') && bytes.get(at + 1).is_some_and(u8::is_ascii_digit) {
+    if at < bytes.len()
+        && matches!(bytes[at], b'T' | b't' | b' ')
+        && bytes.get(at + 1).is_some_and(u8::is_ascii_digit)
+    {
         at += 1;
         let hour = digits(bytes, &mut at, 2)?;
         sep(&mut at, b':')?;
         let minute = digits(bytes, &mut at, 2)?;
-        let second = if sep(&mut at, b':').is_some() { digits(bytes, &mut at, 2)? } else { 0 };
+        let second = if sep(&mut at, b':').is_some() {
+            digits(bytes, &mut at, 2)?
+        } else {
+            0
+        };
         if hour > 24 || minute > 59 || second > 60 || (hour == 24 && (minute, second) != (0, 0)) {
             return None;
         }
@@ -210,7 +232,11 @@ pub(crate) fn timestamp(raw: &str) -> Option<i64> {
             if tail.get(at) == Some(&b':') {
                 at += 1;
             }
-            let minutes = if at < tail.len() { digits(tail, &mut at, 2)? } else { 0 };
+            let minutes = if at < tail.len() {
+                digits(tail, &mut at, 2)?
+            } else {
+                0
+            };
             if at != tail.len() || hours > 23 || minutes > 59 {
                 return None;
             }
@@ -294,14 +320,29 @@ mod tests {
         assert_eq!(timestamp("2024-03-02T10:20"), Some(day + 37_200));
         assert_eq!(timestamp("2024-03-02T10:20:30Z"), Some(day + 37_230));
         assert_eq!(timestamp("2024-03-02T10:20:30.123456Z"), Some(day + 37_230));
-        assert_eq!(timestamp("2024-03-02T10:20:30+02:00"), Some(day + 37_230 - 7_200));
-        assert_eq!(timestamp("2024-03-02T01:00:00-0230"), Some(day + 3_600 + 9_000));
+        assert_eq!(
+            timestamp("2024-03-02T10:20:30+02:00"),
+            Some(day + 37_230 - 7_200)
+        );
+        assert_eq!(
+            timestamp("2024-03-02T01:00:00-0230"),
+            Some(day + 3_600 + 9_000)
+        );
         assert_eq!(timestamp("2024-03-02 10:20:30 UTC"), Some(day + 37_230));
         assert_eq!(timestamp("1709337600"), Some(day));
         assert_eq!(timestamp("1709337600123"), Some(day));
         assert_eq!(timestamp("1709337600.75"), Some(day));
         assert_eq!(timestamp("1709337600123456"), Some(day));
-        for bad in ["", "yesterday", "2024-02-30", "2024-13-01", "2024-03-02T25:00", "2024-03-02X", "12ab", "2024-03-02T10:20:30+2"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-02-30",
+            "2024-13-01",
+            "2024-03-02T25:00",
+            "2024-03-02X",
+            "12ab",
+            "2024-03-02T10:20:30+2",
+        ] {
             assert_eq!(timestamp(bad), None, "{bad}");
         }
         assert_eq!(timestamp("2000-02-29"), Some(951_782_400));

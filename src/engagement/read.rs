@@ -60,11 +60,17 @@ struct LogFile {
 }
 
 fn engagement_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Engagement { path: path.to_path_buf(), message: message.into() }
+    Error::Engagement {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 fn polars_error(path: &Path, error: &PolarsError) -> Error {
-    engagement_error(path, format!("{error}; check that it is a CSV or Parquet event log"))
+    engagement_error(
+        path,
+        format!("{error}; check that it is a CSV or Parquet event log"),
+    )
 }
 
 fn ref_path(path: &Path) -> Result<PlRefPath> {
@@ -75,7 +81,10 @@ fn ref_path(path: &Path) -> Result<PlRefPath> {
 }
 
 fn scan(path: &Path, format: Format) -> Result<LazyFrame> {
-    let row_index = Some(RowIndex { name: ROW_INDEX.into(), offset: 0 });
+    let row_index = Some(RowIndex {
+        name: ROW_INDEX.into(),
+        offset: 0,
+    });
     let frame = match format {
         Format::Csv { separator } => LazyCsvReader::new(ref_path(path)?)
             .with_has_header(true)
@@ -86,7 +95,10 @@ fn scan(path: &Path, format: Format) -> Result<LazyFrame> {
             .with_row_index(row_index)
             .finish(),
         Format::Parquet => {
-            let args = ScanArgsParquet { row_index, ..ScanArgsParquet::default() };
+            let args = ScanArgsParquet {
+                row_index,
+                ..ScanArgsParquet::default()
+            };
             LazyFrame::scan_parquet(ref_path(path)?, args)
         }
     };
@@ -99,25 +111,52 @@ fn inspect(path: &Path) -> Result<LogFile> {
     let mut head = Vec::with_capacity(64 * 1024);
     std::fs::File::open(path)
         .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
-        .map_err(|e| engagement_error(path, format!("cannot read: {e}; check the path given to --engagement")))?;
-    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let format = if head.starts_with(b"PAR1") || matches!(extension.as_deref(), Some("parquet" | "pq")) {
+        .map_err(|e| {
+            engagement_error(
+                path,
+                format!("cannot read: {e}; check the path given to --engagement"),
+            )
+        })?;
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let format = if head.starts_with(b"PAR1")
+        || matches!(extension.as_deref(), Some("parquet" | "pq"))
+    {
         Format::Parquet
     } else {
         if head.is_empty() {
-            return Err(engagement_error(path, "the file is empty; an event log needs a header with email, event and timestamp columns"));
+            return Err(engagement_error(
+                path,
+                "the file is empty; an event log needs a header with email, event and timestamp columns",
+            ));
         }
         let header = head.split(|b| *b == b'\n').next().unwrap_or_default();
         let count = |c: u8| header.iter().filter(|b| **b == c).count();
-        let separator = [b',', b';', b'\t', b'|'].into_iter().max_by_key(|c| (count(*c), *c == b',')).unwrap_or(b',');
+        let separator = [b',', b';', b'\t', b'|']
+            .into_iter()
+            .max_by_key(|c| (count(*c), *c == b','))
+            .unwrap_or(b',');
         Format::Csv { separator }
     };
     let mut frame = scan(path, format)?;
     let schema = frame.collect_schema().map_err(|e| polars_error(path, &e))?;
-    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).filter(|n| n != ROW_INDEX).collect();
+    let names: Vec<String> = schema
+        .iter_names()
+        .map(|n| n.to_string())
+        .filter(|n| n != ROW_INDEX)
+        .collect();
     let find = |wanted: &[&str]| -> Option<String> {
         wanted.iter().find_map(|w| {
-            names.iter().find(|n| n.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(w)).cloned()
+            names
+                .iter()
+                .find(|n| {
+                    n.trim()
+                        .trim_start_matches('\u{feff}')
+                        .eq_ignore_ascii_case(w)
+                })
+                .cloned()
         })
     };
     let require = |wanted: &[&str]| -> Result<String> {
@@ -143,7 +182,10 @@ fn inspect(path: &Path) -> Result<LogFile> {
     })
 }
 
-fn output(name: &str, dtype: DataType) -> impl Fn(&Schema, &[Field]) -> PolarsResult<Field> + Send + Sync + 'static {
+fn output(
+    name: &str,
+    dtype: DataType,
+) -> impl Fn(&Schema, &[Field]) -> PolarsResult<Field> + Send + Sync + 'static {
     let name = PlSmallStr::from(name);
     move |_, _| Ok(Field::new(name.clone(), dtype.clone()))
 }
@@ -161,7 +203,10 @@ fn event_codes(columns: &mut [Column]) -> PolarsResult<Column> {
                 .map(|(event, kind)| event.map_or(Event::Unknown, |e| parse::event(e, kind)) as u32)
                 .collect()
         }
-        None => events.iter().map(|e| e.map_or(Event::Unknown, |e| parse::event(e, None)) as u32).collect(),
+        None => events
+            .iter()
+            .map(|e| e.map_or(Event::Unknown, |e| parse::event(e, None)) as u32)
+            .collect(),
     };
     Ok(codes.into_inner().with_name("code".into()).into_column())
 }
@@ -169,7 +214,11 @@ fn event_codes(columns: &mut [Column]) -> PolarsResult<Column> {
 /// Timestamp cells of any type to Unix seconds (null when unparseable).
 fn unix_times(column: Column) -> PolarsResult<Column> {
     let seconds: Int64Chunked = match column.dtype() {
-        DataType::String => column.str()?.iter().map(|v| v.and_then(parse::timestamp)).collect(),
+        DataType::String => column
+            .str()?
+            .iter()
+            .map(|v| v.and_then(parse::timestamp))
+            .collect(),
         DataType::Datetime(unit, _) => {
             let per_second = match unit {
                 TimeUnit::Milliseconds => 1_000,
@@ -177,23 +226,44 @@ fn unix_times(column: Column) -> PolarsResult<Column> {
                 TimeUnit::Nanoseconds => 1_000_000_000,
             };
             let physical = column.to_physical_repr();
-            physical.i64()?.iter().map(|v| v.map(|v| v.div_euclid(per_second))).collect()
+            physical
+                .i64()?
+                .iter()
+                .map(|v| v.map(|v| v.div_euclid(per_second)))
+                .collect()
         }
         DataType::Date => {
             let days = column.cast(&DataType::Int32)?;
-            days.i32()?.iter().map(|v| v.map(|d| i64::from(d) * 86_400)).collect()
+            days.i32()?
+                .iter()
+                .map(|v| v.map(|d| i64::from(d) * 86_400))
+                .collect()
         }
         dtype if dtype.is_float() => {
             let values = column.cast(&DataType::Float64)?;
-            values.f64()?.iter().map(|v| v.filter(|v| v.is_finite()).map(|v| parse::unix_seconds(v as i64))).collect()
+            values
+                .f64()?
+                .iter()
+                .map(|v| {
+                    v.filter(|v| v.is_finite())
+                        .map(|v| parse::unix_seconds(v as i64))
+                })
+                .collect()
         }
         dtype if dtype.is_integer() => {
             let values = column.cast(&DataType::Int64)?;
-            values.i64()?.iter().map(|v| v.map(parse::unix_seconds)).collect()
+            values
+                .i64()?
+                .iter()
+                .map(|v| v.map(parse::unix_seconds))
+                .collect()
         }
         _ => {
             let text = column.cast(&DataType::String)?;
-            text.str()?.iter().map(|v| v.and_then(parse::timestamp)).collect()
+            text.str()?
+                .iter()
+                .map(|v| v.and_then(parse::timestamp))
+                .collect()
         }
     };
     Ok(seconds.with_name("ts".into()).into_column())
@@ -203,14 +273,21 @@ fn unix_times(column: Column) -> PolarsResult<Column> {
 fn machine_flags(column: Column) -> PolarsResult<Column> {
     let flags: BooleanChunked = match column.dtype() {
         DataType::Boolean => column.bool()?.clone(),
-        DataType::String => column.str()?.iter().map(|v| v.and_then(parse::boolean)).collect(),
+        DataType::String => column
+            .str()?
+            .iter()
+            .map(|v| v.and_then(parse::boolean))
+            .collect(),
         dtype if dtype.is_primitive_numeric() => {
             let values = column.cast(&DataType::Float64)?;
             values.f64()?.iter().map(|v| v.map(|v| v != 0.0)).collect()
         }
         _ => {
             let text = column.cast(&DataType::String)?;
-            text.str()?.iter().map(|v| v.and_then(parse::boolean)).collect()
+            text.str()?
+                .iter()
+                .map(|v| v.and_then(parse::boolean))
+                .collect()
         }
     };
     Ok(flags.with_name("machine".into()).into_column())
@@ -226,11 +303,17 @@ fn events(files: &[LogFile]) -> Result<LazyFrame> {
     let mut frames = Vec::with_capacity(files.len());
     for (index, file) in files.iter().enumerate() {
         let event = match &file.bounce_type {
-            Some(kind) => col(&*file.event).map_many(event_codes, &[col(&**kind)], output("code", DataType::UInt32)),
+            Some(kind) => col(&*file.event).map_many(
+                event_codes,
+                &[col(&**kind)],
+                output("code", DataType::UInt32),
+            ),
             None => col(&*file.event).map_many(event_codes, &[], output("code", DataType::UInt32)),
         };
         let machine = match &file.machine {
-            Some(name) => col(&**name).map(machine_flags, |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean))),
+            Some(name) => col(&**name).map(machine_flags, |_, f| {
+                Ok(Field::new(f.name().clone(), DataType::Boolean))
+            }),
             None => lit(NULL).cast(DataType::Boolean),
         };
         // CSV: line 1 is the header; Parquet: rows count from 1.
@@ -239,10 +322,18 @@ fn events(files: &[LogFile]) -> Result<LazyFrame> {
             Format::Parquet => 1,
         };
         let frame = scan(&file.path, file.format)?.select([
-            col(&*file.email).cast(DataType::String).str().strip_chars(lit(NULL)).str().to_lowercase().alias("addr"),
+            col(&*file.email)
+                .cast(DataType::String)
+                .str()
+                .strip_chars(lit(NULL))
+                .str()
+                .to_lowercase()
+                .alias("addr"),
             event.alias("code"),
             col(&*file.timestamp)
-                .map(unix_times, |_, f| Ok(Field::new(f.name().clone(), DataType::Int64)))
+                .map(unix_times, |_, f| {
+                    Ok(Field::new(f.name().clone(), DataType::Int64))
+                })
                 .alias("ts"),
             machine.alias("machine"),
             lit(index as u32).alias("file"),
@@ -251,24 +342,37 @@ fn events(files: &[LogFile]) -> Result<LazyFrame> {
         frames.push(frame);
     }
     let all = if frames.len() == 1 {
-        frames.pop().ok_or_else(|| engagement_error(Path::new("-"), "no event log"))?
+        frames
+            .pop()
+            .ok_or_else(|| engagement_error(Path::new("-"), "no event log"))?
     } else {
         concat(frames, UnionArgs::default()).map_err(|e| polars_error(&files[0].path, &e))?
     };
     let addr = col("addr");
-    let key = when(addr.clone().is_null().or(addr.clone().str().len_bytes().eq(lit(0u32))))
-        .then(lit(EMPTY_EMAIL))
-        .when(addr.clone().str().contains_literal(lit("@")).not())
-        .then(lit(NOT_AN_ADDRESS))
-        .when(is(Event::Unknown))
-        .then(lit(UNKNOWN_EVENT))
-        .when(col("ts").is_null())
-        .then(lit(BAD_TIMESTAMP))
-        .when(is(Event::Ignored))
-        .then(lit(IGNORED))
-        .otherwise(addr)
-        .alias("key");
-    Ok(all.select([key, col("code"), col("ts"), col("machine"), col("file"), col("line")]))
+    let key = when(
+        addr.clone()
+            .is_null()
+            .or(addr.clone().str().len_bytes().eq(lit(0u32))),
+    )
+    .then(lit(EMPTY_EMAIL))
+    .when(addr.clone().str().contains_literal(lit("@")).not())
+    .then(lit(NOT_AN_ADDRESS))
+    .when(is(Event::Unknown))
+    .then(lit(UNKNOWN_EVENT))
+    .when(col("ts").is_null())
+    .then(lit(BAD_TIMESTAMP))
+    .when(is(Event::Ignored))
+    .then(lit(IGNORED))
+    .otherwise(addr)
+    .alias("key");
+    Ok(all.select([
+        key,
+        col("code"),
+        col("ts"),
+        col("machine"),
+        col("file"),
+        col("line"),
+    ]))
 }
 
 fn collect(frame: LazyFrame, files: &[LogFile]) -> Result<DataFrame> {
@@ -285,14 +389,34 @@ fn scanner_clicks(files: &[LogFile], window: i64) -> Result<DataFrame> {
     let bucket = |e: Expr| e.clone() - e % lit(window);
     let clicks = events(files)?
         .filter(is(Event::Click).and(col("machine").is_null()))
-        .select([col("key"), col("ts").alias("click"), bucket(col("ts")).alias("bucket"), col("file"), col("line")]);
-    let deliveries = events(files)?.filter(is(Event::Delivered)).select([col("key"), col("ts").alias("delivery")]);
-    let same = deliveries.clone().with_column(bucket(col("delivery")).alias("bucket"));
+        .select([
+            col("key"),
+            col("ts").alias("click"),
+            bucket(col("ts")).alias("bucket"),
+            col("file"),
+            col("line"),
+        ]);
+    let deliveries = events(files)?
+        .filter(is(Event::Delivered))
+        .select([col("key"), col("ts").alias("delivery")]);
+    let same = deliveries
+        .clone()
+        .with_column(bucket(col("delivery")).alias("bucket"));
     let next = deliveries.with_column((bucket(col("delivery")) + lit(window)).alias("bucket"));
-    let deliveries = concat([same, next], UnionArgs::default()).map_err(|e| polars_error(&files[0].path, &e))?;
+    let deliveries =
+        concat([same, next], UnionArgs::default()).map_err(|e| polars_error(&files[0].path, &e))?;
     let found = clicks
-        .join(deliveries, [col("key"), col("bucket")], [col("key"), col("bucket")], JoinArgs::new(JoinType::Inner))
-        .filter(col("click").gt_eq(col("delivery")).and((col("click") - col("delivery")).lt_eq(lit(window))))
+        .join(
+            deliveries,
+            [col("key"), col("bucket")],
+            [col("key"), col("bucket")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(
+            col("click")
+                .gt_eq(col("delivery"))
+                .and((col("click") - col("delivery")).lt_eq(lit(window))),
+        )
         .select([col("file"), col("line")])
         .unique(None, UniqueKeepStrategy::Any)
         .with_column(lit(true).alias("scanner"));
@@ -336,10 +460,17 @@ struct Columns {
 }
 
 impl Columns {
-    fn new(frame: &DataFrame, counts: &[&'static str], times: &[&'static str]) -> PolarsResult<Columns> {
+    fn new(
+        frame: &DataFrame,
+        counts: &[&'static str],
+        times: &[&'static str],
+    ) -> PolarsResult<Columns> {
         let mut u64s = HashMap::new();
         for name in counts {
-            let column = frame.column(name)?.cast(&DataType::UInt64)?.fill_null(FillNullStrategy::Zero)?;
+            let column = frame
+                .column(name)?
+                .cast(&DataType::UInt64)?
+                .fill_null(FillNullStrategy::Zero)?;
             u64s.insert(*name, column.u64()?.rechunk().into_owned());
         }
         let mut i64s = HashMap::new();
@@ -359,15 +490,43 @@ impl Columns {
     }
 }
 
-const COUNTS: &[&str] =
-    &["rows", "sent", "delivered", "machine_opens", "machine_clicks", "scanner_clicks", "hard", "soft", "complaints", "unsubscribes"];
-const TIMES: &[&str] =
-    &["first", "last", "open", "click", "hard_first", "hard_last", "soft_last", "complaint_first", "unsubscribe_first"];
+const COUNTS: &[&str] = &[
+    "rows",
+    "sent",
+    "delivered",
+    "machine_opens",
+    "machine_clicks",
+    "scanner_clicks",
+    "hard",
+    "soft",
+    "complaints",
+    "unsubscribes",
+];
+const TIMES: &[&str] = &[
+    "first",
+    "last",
+    "open",
+    "click",
+    "hard_first",
+    "hard_last",
+    "soft_last",
+    "complaint_first",
+    "unsubscribe_first",
+];
 
 /// Reads the logs: profiles by key, and the counts for the report.
-pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(HashMap<u128, Profile>, LogStats)> {
-    let files = paths.iter().map(|p| inspect(p)).collect::<Result<Vec<_>>>()?;
-    let mut stats = LogStats { files: paths.to_vec(), ..LogStats::default() };
+pub(super) fn load(
+    paths: &[PathBuf],
+    rules: &EngagementRules,
+) -> Result<(HashMap<u128, Profile>, LogStats)> {
+    let files = paths
+        .iter()
+        .map(|p| inspect(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mut stats = LogStats {
+        files: paths.to_vec(),
+        ..LogStats::default()
+    };
 
     // Link scanners: only for logs without a machine column.
     let window = i64::from(rules.scanner_click_seconds);
@@ -400,9 +559,16 @@ pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(HashMa
         is(Event::Delivered).sum().alias("delivered"),
         ts().min().alias("first"),
         ts().max().alias("last"),
-        ts().filter(is(Event::Open).and(machine.clone().not())).max().alias("open"),
-        ts().filter(is(Event::Click).and(human)).max().alias("click"),
-        is(Event::Open).and(machine.clone()).sum().alias("machine_opens"),
+        ts().filter(is(Event::Open).and(machine.clone().not()))
+            .max()
+            .alias("open"),
+        ts().filter(is(Event::Click).and(human))
+            .max()
+            .alias("click"),
+        is(Event::Open)
+            .and(machine.clone())
+            .sum()
+            .alias("machine_opens"),
         is(Event::Click).and(machine).sum().alias("machine_clicks"),
         is(Event::Click).and(scanner).sum().alias("scanner_clicks"),
         is(Event::HardBounce).sum().alias("hard"),
@@ -411,14 +577,25 @@ pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(HashMa
         is(Event::SoftBounce).sum().alias("soft"),
         ts().filter(is(Event::SoftBounce)).max().alias("soft_last"),
         is(Event::Complaint).sum().alias("complaints"),
-        ts().filter(is(Event::Complaint)).min().alias("complaint_first"),
+        ts().filter(is(Event::Complaint))
+            .min()
+            .alias("complaint_first"),
         is(Event::Unsubscribe).sum().alias("unsubscribes"),
-        ts().filter(is(Event::Unsubscribe)).min().alias("unsubscribe_first"),
+        ts().filter(is(Event::Unsubscribe))
+            .min()
+            .alias("unsubscribe_first"),
     ]);
     let pass1 = collect(pass1, &files)?;
-    let columns = Columns::new(&pass1, COUNTS, TIMES).map_err(|e| polars_error(&files[0].path, &e))?;
-    let keys = pass1.column("key").map_err(|e| polars_error(&files[0].path, &e))?.clone();
-    let key_strings = keys.str().map_err(|e| polars_error(&files[0].path, &e))?.rechunk();
+    let columns =
+        Columns::new(&pass1, COUNTS, TIMES).map_err(|e| polars_error(&files[0].path, &e))?;
+    let keys = pass1
+        .column("key")
+        .map_err(|e| polars_error(&files[0].path, &e))?
+        .clone();
+    let key_strings = keys
+        .str()
+        .map_err(|e| polars_error(&files[0].path, &e))?
+        .rechunk();
 
     let mut profiles: HashMap<u128, Profile> = HashMap::with_capacity(pass1.height());
     let mut row_keys: Vec<Option<u128>> = Vec::with_capacity(pass1.height());
@@ -463,7 +640,8 @@ pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(HashMa
             first_complaint: columns.time("complaint_first", row),
             unsubscribes: columns.count("unsubscribes", row),
             first_unsubscribe: columns.time("unsubscribe_first", row),
-            machine_events: columns.count("machine_opens", row) + columns.count("machine_clicks", row),
+            machine_events: columns.count("machine_opens", row)
+                + columns.count("machine_clicks", row),
             scanner_clicks: columns.count("scanner_clicks", row),
             first_event: columns.time("first", row),
             last_event: columns.time("last", row),
@@ -478,7 +656,8 @@ pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(HashMa
     stats.distinct_addresses = profiles.len() as u64;
 
     // No `sent` event anywhere: deliveries stand in for sends.
-    let uses_sent = profiles.values().any(|p| p.sends > 0) || profiles.values().all(|p| p.deliveries == 0);
+    let uses_sent =
+        profiles.values().any(|p| p.sends > 0) || profiles.values().all(|p| p.deliveries == 0);
     stats.sends_counted_from = if uses_sent { "sent" } else { "delivered" };
     for profile in profiles.values_mut() {
         if !uses_sent {
@@ -492,7 +671,9 @@ pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(HashMa
     let mut hard: Vec<Option<i64>> = Vec::new();
     let mut human: Vec<Option<i64>> = Vec::new();
     for (row, key) in row_keys.iter().enumerate() {
-        let Some(profile) = key.and_then(|k| profiles.get(&k)) else { continue };
+        let Some(profile) = key.and_then(|k| profiles.get(&k)) else {
+            continue;
+        };
         let engaged = profile.last_engagement();
         if profile.last_hard_bounce.is_some() || engaged.is_some() {
             pass2_rows.push(row as u32);
@@ -508,27 +689,52 @@ pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(HashMa
         }
         let selected = IdxCa::from_vec("row".into(), pass2_rows.clone());
         let thresholds = DataFrame::new_infer_height(vec![
-            keys.take(&selected).map_err(|e| polars_error(&files[0].path, &e))?,
+            keys.take(&selected)
+                .map_err(|e| polars_error(&files[0].path, &e))?,
             Column::new("row".into(), pass2_rows),
             Column::new("last_hard".into(), hard),
             Column::new("last_human".into(), human),
         ])
         .map_err(|e| polars_error(&files[0].path, &e))?;
-        let sends = if uses_sent { Event::Sent } else { Event::Delivered };
+        let sends = if uses_sent {
+            Event::Sent
+        } else {
+            Event::Delivered
+        };
         let pass2 = events(&files)?
             .filter(is(Event::Sent).or(is(Event::Delivered)))
-            .join(thresholds.lazy(), [col("key")], [col("key")], JoinArgs::new(JoinType::Inner))
+            .join(
+                thresholds.lazy(),
+                [col("key")],
+                [col("key")],
+                JoinArgs::new(JoinType::Inner),
+            )
             .group_by([col("row")])
             .agg([
-                is(Event::Delivered).and(col("ts").gt(col("last_hard"))).sum().alias("delivered_after_bounce"),
-                is(sends).and(col("ts").gt(col("last_human"))).sum().alias("sends_after_engagement"),
+                is(Event::Delivered)
+                    .and(col("ts").gt(col("last_hard")))
+                    .sum()
+                    .alias("delivered_after_bounce"),
+                is(sends)
+                    .and(col("ts").gt(col("last_human")))
+                    .sum()
+                    .alias("sends_after_engagement"),
             ]);
         let pass2 = collect(pass2, &files)?;
-        let columns = Columns::new(&pass2, &["row", "delivered_after_bounce", "sends_after_engagement"], &[])
-            .map_err(|e| polars_error(&files[0].path, &e))?;
+        let columns = Columns::new(
+            &pass2,
+            &["row", "delivered_after_bounce", "sends_after_engagement"],
+            &[],
+        )
+        .map_err(|e| polars_error(&files[0].path, &e))?;
         for i in 0..pass2.height() {
             let row = columns.count("row", i) as usize;
-            let Some(profile) = row_keys.get(row).copied().flatten().and_then(|k| profiles.get_mut(&k)) else {
+            let Some(profile) = row_keys
+                .get(row)
+                .copied()
+                .flatten()
+                .and_then(|k| profiles.get_mut(&k))
+            else {
                 continue;
             };
             profile.deliveries_after_last_hard_bounce += columns.count("delivered_after_bounce", i);
@@ -556,8 +762,12 @@ fn first_unparsed(files: &[LogFile]) -> Result<Vec<UnparsedRow>> {
         .select([col("file"), col("line"), col("key")])
         .limit(LogStats::FIRST_UNPARSED as IdxSize);
     let found = collect(found, files)?;
-    let columns = Columns::new(&found, &["file", "line"], &[]).map_err(|e| polars_error(&files[0].path, &e))?;
-    let keys = found.column("key").and_then(|c| c.str().cloned()).map_err(|e| polars_error(&files[0].path, &e))?;
+    let columns = Columns::new(&found, &["file", "line"], &[])
+        .map_err(|e| polars_error(&files[0].path, &e))?;
+    let keys = found
+        .column("key")
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| polars_error(&files[0].path, &e))?;
     let mut rows: Vec<UnparsedRow> = (0..found.height())
         .filter_map(|i| {
             let file = files.get(columns.count("file", i) as usize)?;
@@ -567,7 +777,14 @@ fn first_unparsed(files: &[LogFile]) -> Result<Vec<UnparsedRow>> {
                 UNKNOWN_EVENT => "unknown_event",
                 _ => "bad_timestamp",
             };
-            Some((columns.count("file", i), UnparsedRow { file: file.path.clone(), line: columns.count("line", i), problem }))
+            Some((
+                columns.count("file", i),
+                UnparsedRow {
+                    file: file.path.clone(),
+                    line: columns.count("line", i),
+                    problem,
+                },
+            ))
         })
         .map(|(_, row)| row)
         .collect();

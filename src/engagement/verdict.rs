@@ -47,8 +47,14 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 ///   days before `as_of` (signup from the context, else the first event).
 ///
 /// Without a profile (no events for the address) nothing applies.
-pub fn evaluate(profile: Option<&Profile>, context: &Context, rules: &EngagementRules) -> Evaluation {
-    let Some(profile) = profile else { return Evaluation::default() };
+pub fn evaluate(
+    profile: Option<&Profile>,
+    context: &Context,
+    rules: &EngagementRules,
+) -> Evaluation {
+    let Some(profile) = profile else {
+        return Evaluation::default();
+    };
     let last_engagement = profile.last_engagement();
     let days_since = |seconds: i64| day_of(seconds).map(|d| (context.as_of - d).num_days());
     let days_since_engagement = last_engagement.and_then(days_since);
@@ -83,11 +89,15 @@ pub fn evaluate(profile: Option<&Profile>, context: &Context, rules: &Engagement
                 evidence.push("parked domain".to_owned());
             }
             if last_engagement.is_none() {
-                let signup = context.signup.or_else(|| profile.first_event.and_then(day_of));
+                let signup = context
+                    .signup
+                    .or_else(|| profile.first_event.and_then(day_of));
                 if let Some(signup) = signup {
                     let age = (context.as_of - signup).num_days();
                     if age > i64::from(rules.trap_old_signup_days) {
-                        evidence.push(format!("never engaged since signup {signup} ({age} days ago)"));
+                        evidence.push(format!(
+                            "never engaged since signup {signup} ({age} days ago)"
+                        ));
                     }
                 }
             }
@@ -105,15 +115,20 @@ pub fn evaluate(profile: Option<&Profile>, context: &Context, rules: &Engagement
         findings.push(Finding::new(Reason::Complained, detail));
     }
     if let Some(first) = profile.first_unsubscribe {
-        findings.push(Finding::new(Reason::Unsubscribed, format!("unsubscribed {}", day(first))));
+        findings.push(Finding::new(
+            Reason::Unsubscribed,
+            format!("unsubscribed {}", day(first)),
+        ));
     }
 
     let (signup, signup_source) = match context.signup {
         Some(signup) => (Some(signup), "signup"),
         None => (profile.first_event.and_then(day_of), "first event"),
     };
-    let past_grace = signup.is_some_and(|s| (context.as_of - s).num_days() > i64::from(rules.signup_grace_days));
-    let quiet_long_enough = days_since_engagement.is_none_or(|days| days > i64::from(rules.inactive_days));
+    let past_grace =
+        signup.is_some_and(|s| (context.as_of - s).num_days() > i64::from(rules.signup_grace_days));
+    let quiet_long_enough =
+        days_since_engagement.is_none_or(|days| days > i64::from(rules.inactive_days));
     let sends = profile.sends_since_engagement;
     if past_grace && quiet_long_enough && sends >= u64::from(rules.inactive_min_sends) {
         let sends_text = plural(sends, "send", "sends");
@@ -131,7 +146,10 @@ pub fn evaluate(profile: Option<&Profile>, context: &Context, rules: &Engagement
         findings.push(Finding::new(Reason::Inactive, detail));
     }
     findings.sort_by_key(|f| f.reason);
-    Evaluation { findings, days_since_engagement }
+    Evaluation {
+        findings,
+        days_since_engagement,
+    }
 }
 
 #[cfg(test)]
@@ -144,7 +162,11 @@ mod tests {
     }
 
     fn ctx(as_of: &str) -> Context {
-        Context { as_of: NaiveDate::parse_from_str(as_of, "%Y-%m-%d").unwrap(), signup: None, parked: false }
+        Context {
+            as_of: NaiveDate::parse_from_str(as_of, "%Y-%m-%d").unwrap(),
+            signup: None,
+            parked: false,
+        }
     }
 
     fn reasons(e: &Evaluation) -> Vec<Reason> {
@@ -162,31 +184,60 @@ mod tests {
             ..Profile::default()
         };
         // 2024-08-30 + 365 days = 2025-08-30.
-        for (as_of, inactive) in [("2025-08-29", false), ("2025-08-30", false), ("2025-08-31", true)] {
+        for (as_of, inactive) in [
+            ("2025-08-29", false),
+            ("2025-08-30", false),
+            ("2025-08-31", true),
+        ] {
             let e = evaluate(Some(&profile), &ctx(as_of), &rules);
             assert_eq!(reasons(&e) == [Reason::Inactive], inactive, "{as_of}");
         }
         let e = evaluate(Some(&profile), &ctx("2025-11-30"), &rules);
         assert_eq!(e.days_since_engagement, Some(457));
-        assert_eq!(e.findings[0].detail, "no human open or click since 2024-08-30 (457 days before 2025-11-30), 23 sends since");
-        let few = Profile { sends_since_engagement: 9, ..profile.clone() };
-        assert!(evaluate(Some(&few), &ctx("2025-11-30"), &rules).findings.is_empty());
+        assert_eq!(
+            e.findings[0].detail,
+            "no human open or click since 2024-08-30 (457 days before 2025-11-30), 23 sends since"
+        );
+        let few = Profile {
+            sends_since_engagement: 9,
+            ..profile.clone()
+        };
+        assert!(
+            evaluate(Some(&few), &ctx("2025-11-30"), &rules)
+                .findings
+                .is_empty()
+        );
     }
 
     #[test]
     fn never_engaged_and_grace() {
         let rules = EngagementRules::default();
-        let profile = Profile { sends: 14, sends_since_engagement: 14, first_event: Some(t("2024-01-11")), ..Profile::default() };
+        let profile = Profile {
+            sends: 14,
+            sends_since_engagement: 14,
+            first_event: Some(t("2024-01-11")),
+            ..Profile::default()
+        };
         let mut context = ctx("2024-06-01");
         context.signup = NaiveDate::from_ymd_opt(2024, 1, 10);
         let e = evaluate(Some(&profile), &context, &rules);
-        assert_eq!(e.findings[0].detail, "never opened or clicked, 14 sends since signup 2024-01-10");
+        assert_eq!(
+            e.findings[0].detail,
+            "never opened or clicked, 14 sends since signup 2024-01-10"
+        );
         assert_eq!(e.days_since_engagement, None);
         // Signed up exactly 90 days before: still in grace; 91: not.
         context.signup = NaiveDate::from_ymd_opt(2024, 3, 3);
-        assert!(evaluate(Some(&profile), &context, &rules).findings.is_empty());
+        assert!(
+            evaluate(Some(&profile), &context, &rules)
+                .findings
+                .is_empty()
+        );
         context.signup = NaiveDate::from_ymd_opt(2024, 3, 2);
-        assert_eq!(reasons(&evaluate(Some(&profile), &context, &rules)), [Reason::Inactive]);
+        assert_eq!(
+            reasons(&evaluate(Some(&profile), &context, &rules)),
+            [Reason::Inactive]
+        );
     }
 
     #[test]
@@ -204,20 +255,49 @@ mod tests {
         };
         let e = evaluate(Some(&bounced), &ctx("2026-11-29"), &rules);
         assert_eq!(reasons(&e), [Reason::HardBounced, Reason::Complained]);
-        assert_eq!(e.findings[0].detail, "hard bounce 2024-03-02, no delivery since");
+        assert_eq!(
+            e.findings[0].detail,
+            "hard bounce 2024-03-02, no delivery since"
+        );
         assert_eq!(e.findings[1].detail, "complaint 2025-06-01");
 
-        let two = Profile { deliveries_after_last_hard_bounce: 2, ..bounced.clone() };
-        assert_eq!(reasons(&evaluate(Some(&two), &ctx("2026-11-29"), &rules)), [Reason::Complained]);
-        let trap = Profile { deliveries_after_last_hard_bounce: 9, ..bounced.clone() };
+        let two = Profile {
+            deliveries_after_last_hard_bounce: 2,
+            ..bounced.clone()
+        };
+        assert_eq!(
+            reasons(&evaluate(Some(&two), &ctx("2026-11-29"), &rules)),
+            [Reason::Complained]
+        );
+        let trap = Profile {
+            deliveries_after_last_hard_bounce: 9,
+            ..bounced.clone()
+        };
         let e = evaluate(Some(&trap), &ctx("2026-11-29"), &rules);
-        assert_eq!(reasons(&e), [Reason::Complained, Reason::SuspectedRecycledTrap]);
-        assert_eq!(e.findings[1].detail, "hard bounce 2024-03-02, delivered 9 times since, no human open or click since 2023-01-14");
+        assert_eq!(
+            reasons(&e),
+            [Reason::Complained, Reason::SuspectedRecycledTrap]
+        );
+        assert_eq!(
+            e.findings[1].detail,
+            "hard bounce 2024-03-02, delivered 9 times since, no human open or click since 2023-01-14"
+        );
 
-        let reengaged = Profile { last_human_open: Some(t("2024-04-01")), ..trap.clone() };
-        assert_eq!(reasons(&evaluate(Some(&reengaged), &ctx("2024-05-01"), &rules)), [Reason::Complained]);
+        let reengaged = Profile {
+            last_human_open: Some(t("2024-04-01")),
+            ..trap.clone()
+        };
+        assert_eq!(
+            reasons(&evaluate(Some(&reengaged), &ctx("2024-05-01"), &rules)),
+            [Reason::Complained]
+        );
 
-        let never = Profile { last_human_click: None, first_complaint: None, complaints: 0, ..trap };
+        let never = Profile {
+            last_human_click: None,
+            first_complaint: None,
+            complaints: 0,
+            ..trap
+        };
         let mut context = ctx("2026-11-29");
         context.parked = true;
         let e = evaluate(Some(&never), &context, &rules);
