@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use polars::prelude::*;
 
@@ -338,7 +339,10 @@ fn address_key_half(column: Column, high: bool) -> PolarsResult<Column> {
             if high { (key >> 64) as u64 } else { key as u64 }
         })
         .collect();
-    Ok(keys.into_inner().with_name(if high { "hi" } else { "lo" }.into()).into_column())
+    Ok(keys
+        .into_inner()
+        .with_name(if high { "hi" } else { "lo" }.into())
+        .into_column())
 }
 
 fn is(event: Event) -> Expr {
@@ -371,10 +375,16 @@ fn events(files: &[LogFile]) -> Result<LazyFrame> {
         };
         let frame = scan(&file.path, file.format)?.select([
             col(&*file.email)
-                .map(|c| address_key_half(c, true), output1("hi", DataType::UInt64))
+                .map(
+                    |c| address_key_half(c, true),
+                    output1("hi", DataType::UInt64),
+                )
                 .alias("hi"),
             col(&*file.email)
-                .map(|c| address_key_half(c, false), output1("lo", DataType::UInt64))
+                .map(
+                    |c| address_key_half(c, false),
+                    output1("lo", DataType::UInt64),
+                )
                 .alias("lo"),
             event.alias("code"),
             col(&*file.timestamp)
@@ -396,7 +406,9 @@ fn events(files: &[LogFile]) -> Result<LazyFrame> {
         concat(frames, UnionArgs::default()).map_err(|e| polars_error(&files[0].path, &e))?
     };
     let bad_email = col("hi").eq(lit(0u64)).and(col("lo").lt(lit(SENTINELS)));
-    let unusable = is(Event::Unknown).or(col("ts").is_null()).or(is(Event::Ignored));
+    let unusable = is(Event::Unknown)
+        .or(col("ts").is_null())
+        .or(is(Event::Ignored));
     let hi = when(bad_email.clone())
         .then(col("hi"))
         .when(unusable)
@@ -446,9 +458,11 @@ fn scanner_clicks(files: &[LogFile], window: i64) -> Result<DataFrame> {
             col("file"),
             col("line"),
         ]);
-    let deliveries = events(files)?
-        .filter(is(Event::Delivered))
-        .select([col("hi"), col("lo"), col("ts").alias("delivery")]);
+    let deliveries = events(files)?.filter(is(Event::Delivered)).select([
+        col("hi"),
+        col("lo"),
+        col("ts").alias("delivery"),
+    ]);
     let same = deliveries
         .clone()
         .with_column(bucket(col("delivery")).alias("bucket"));
@@ -473,76 +487,51 @@ fn scanner_clicks(files: &[LogFile], window: i64) -> Result<DataFrame> {
     collect(found, files)
 }
 
-fn merge_min(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-impl Profile {
-    /// Folds another group of the same key into this profile (pass-1 fields only).
-    fn absorb(&mut self, other: &Profile) {
-        self.sends += other.sends;
-        self.deliveries += other.deliveries;
-        self.last_human_open = self.last_human_open.max(other.last_human_open);
-        self.last_human_click = self.last_human_click.max(other.last_human_click);
-        self.hard_bounces += other.hard_bounces;
-        self.first_hard_bounce = merge_min(self.first_hard_bounce, other.first_hard_bounce);
-        self.last_hard_bounce = self.last_hard_bounce.max(other.last_hard_bounce);
-        self.soft_bounces += other.soft_bounces;
-        self.last_soft_bounce = self.last_soft_bounce.max(other.last_soft_bounce);
-        self.complaints += other.complaints;
-        self.first_complaint = merge_min(self.first_complaint, other.first_complaint);
-        self.unsubscribes += other.unsubscribes;
-        self.first_unsubscribe = merge_min(self.first_unsubscribe, other.first_unsubscribe);
-        self.machine_events += other.machine_events;
-        self.scanner_clicks += other.scanner_clicks;
-        self.first_event = merge_min(self.first_event, other.first_event);
-        self.last_event = self.last_event.max(other.last_event);
-    }
-}
-
-/// Typed access to an aggregated frame's columns.
+/// Typed access to an aggregated frame's columns, by position in the names given.
 struct Columns {
-    u64s: HashMap<&'static str, UInt64Chunked>,
-    i64s: HashMap<&'static str, Int64Chunked>,
+    counts: Vec<UInt64Chunked>,
+    times: Vec<Int64Chunked>,
 }
 
 impl Columns {
-    fn new(
-        frame: &DataFrame,
-        counts: &[&'static str],
-        times: &[&'static str],
-    ) -> PolarsResult<Columns> {
-        let mut u64s = HashMap::new();
-        for name in counts {
-            let column = frame
-                .column(name)?
-                .cast(&DataType::UInt64)?
-                .fill_null(FillNullStrategy::Zero)?;
-            u64s.insert(*name, column.u64()?.rechunk().into_owned());
-        }
-        let mut i64s = HashMap::new();
-        for name in times {
-            let column = frame.column(name)?.cast(&DataType::Int64)?;
-            i64s.insert(*name, column.i64()?.rechunk().into_owned());
-        }
-        Ok(Columns { u64s, i64s })
+    fn new(frame: &DataFrame, counts: &[&str], times: &[&str]) -> PolarsResult<Columns> {
+        let counts = counts
+            .iter()
+            .map(|name| {
+                let column = frame
+                    .column(name)?
+                    .cast(&DataType::UInt64)?
+                    .fill_null(FillNullStrategy::Zero)?;
+                Ok(column.u64()?.rechunk().into_owned())
+            })
+            .collect::<PolarsResult<_>>()?;
+        let times = times
+            .iter()
+            .map(|name| {
+                let column = frame.column(name)?.cast(&DataType::Int64)?;
+                Ok(column.i64()?.rechunk().into_owned())
+            })
+            .collect::<PolarsResult<_>>()?;
+        Ok(Columns { counts, times })
     }
 
-    fn count(&self, name: &str, row: usize) -> u64 {
-        self.u64s.get(name).and_then(|c| c.get(row)).unwrap_or(0)
+    fn count(&self, column: usize, row: usize) -> u64 {
+        self.counts
+            .get(column)
+            .and_then(|c| c.get(row))
+            .unwrap_or(0)
     }
 
-    fn time(&self, name: &str, row: usize) -> Option<i64> {
-        self.i64s.get(name).and_then(|c| c.get(row))
+    fn time(&self, column: usize, row: usize) -> Option<i64> {
+        self.times.get(column).and_then(|c| c.get(row))
     }
 }
 
-const COUNTS_AND_KEYS: &[&str] = &[
-    "hi",
+/// Pass 1's count columns, in the order of the `C_*` indices.
+const COUNTS: &[&str] = &[
     "lo",
+    "hi_min",
+    "hi_max",
     "rows",
     "sent",
     "delivered",
@@ -554,6 +543,20 @@ const COUNTS_AND_KEYS: &[&str] = &[
     "complaints",
     "unsubscribes",
 ];
+const C_LO: usize = 0;
+const C_HI_MIN: usize = 1;
+const C_HI_MAX: usize = 2;
+const C_ROWS: usize = 3;
+const C_SENT: usize = 4;
+const C_DELIVERED: usize = 5;
+const C_MACHINE_OPENS: usize = 6;
+const C_MACHINE_CLICKS: usize = 7;
+const C_SCANNER_CLICKS: usize = 8;
+const C_HARD: usize = 9;
+const C_SOFT: usize = 10;
+const C_COMPLAINTS: usize = 11;
+const C_UNSUBSCRIBES: usize = 12;
+/// Pass 1's time columns, in the order of the `T_*` indices.
 const TIMES: &[&str] = &[
     "first",
     "last",
@@ -565,8 +568,21 @@ const TIMES: &[&str] = &[
     "complaint_first",
     "unsubscribe_first",
 ];
+const T_FIRST: usize = 0;
+const T_LAST: usize = 1;
+const T_OPEN: usize = 2;
+const T_CLICK: usize = 3;
+const T_HARD_FIRST: usize = 4;
+const T_HARD_LAST: usize = 5;
+const T_SOFT_LAST: usize = 6;
+const T_COMPLAINT_FIRST: usize = 7;
+const T_UNSUBSCRIBE_FIRST: usize = 8;
 
 /// Reads the logs: profiles by key, and the counts for the report.
+///
+/// Groups by the low 64 bits of the key (a single integer key is the fast path of polars'
+/// group-by) and checks that each group has one high half; if two addresses ever share the low
+/// half, it runs again grouped by both halves.
 pub(super) fn load(
     paths: &[PathBuf],
     rules: &EngagementRules,
@@ -575,21 +591,43 @@ pub(super) fn load(
         .iter()
         .map(|p| inspect(p))
         .collect::<Result<Vec<_>>>()?;
+    match load_keyed(&files, rules, false)? {
+        Some(loaded) => Ok(loaded),
+        None => load_keyed(&files, rules, true)?
+            .ok_or_else(|| engagement_error(&files[0].path, "internal error: key collision")),
+    }
+}
+
+/// [`load`] grouped by `lo` or, when `wide`, by `hi` and `lo`. Returns `None` when not `wide`
+/// and two addresses share a low half.
+fn load_keyed(
+    files: &[LogFile],
+    rules: &EngagementRules,
+    wide: bool,
+) -> Result<Option<(HashMap<u128, Profile>, LogStats)>> {
+    let error = |e: PolarsError| polars_error(&files[0].path, &e);
+    let group_keys = || {
+        if wide {
+            vec![col("hi"), col("lo")]
+        } else {
+            vec![col("lo")]
+        }
+    };
     let mut stats = LogStats {
-        files: paths.to_vec(),
+        files: files.iter().map(|f| f.path.clone()).collect(),
         ..LogStats::default()
     };
 
     // Link scanners: only for logs without a machine column.
     let window = i64::from(rules.scanner_click_seconds);
     let scanners = if window > 0 && files.iter().any(|f| f.machine.is_none()) {
-        Some(scanner_clicks(&files, window)?).filter(|s| s.height() > 0)
+        Some(scanner_clicks(files, window)?).filter(|s| s.height() > 0)
     } else {
         None
     };
 
     // Pass 1.
-    let mut frame = events(&files)?;
+    let mut frame = events(files)?;
     let scanner = match scanners {
         Some(scanners) => {
             frame = frame.join(
@@ -605,16 +643,26 @@ pub(super) fn load(
     let machine = col("machine").fill_null(lit(false));
     let human = machine.clone().not().and(scanner.clone().not());
     let ts = || col("ts");
-    let pass1 = frame.group_by([col("hi"), col("lo")]).agg([
+    // `when(..).then(ts).max()` rather than `ts.filter(..).max()`: polars 0.55's streaming
+    // group-by runs each filtered aggregation as a separate group-by over a copy of the stream;
+    // an elementwise input stays one reduction.
+    let when_ts = |predicate: Expr| {
+        when(predicate)
+            .then(col("ts"))
+            .otherwise(lit(NULL).cast(DataType::Int64))
+    };
+    let pass1 = frame.group_by(group_keys()).agg([
+        col("hi").min().alias("hi_min"),
+        col("hi").max().alias("hi_max"),
         len().alias("rows"),
         is(Event::Sent).sum().alias("sent"),
         is(Event::Delivered).sum().alias("delivered"),
         ts().min().alias("first"),
         ts().max().alias("last"),
-        ts().filter(is(Event::Open).and(machine.clone().not()))
+        when_ts(is(Event::Open).and(machine.clone().not()))
             .max()
             .alias("open"),
-        ts().filter(is(Event::Click).and(human)).max().alias("click"),
+        when_ts(is(Event::Click).and(human)).max().alias("click"),
         is(Event::Open)
             .and(machine.clone())
             .sum()
@@ -622,28 +670,29 @@ pub(super) fn load(
         is(Event::Click).and(machine).sum().alias("machine_clicks"),
         is(Event::Click).and(scanner).sum().alias("scanner_clicks"),
         is(Event::HardBounce).sum().alias("hard"),
-        ts().filter(is(Event::HardBounce)).min().alias("hard_first"),
-        ts().filter(is(Event::HardBounce)).max().alias("hard_last"),
+        when_ts(is(Event::HardBounce)).min().alias("hard_first"),
+        when_ts(is(Event::HardBounce)).max().alias("hard_last"),
         is(Event::SoftBounce).sum().alias("soft"),
-        ts().filter(is(Event::SoftBounce)).max().alias("soft_last"),
+        when_ts(is(Event::SoftBounce)).max().alias("soft_last"),
         is(Event::Complaint).sum().alias("complaints"),
-        ts().filter(is(Event::Complaint))
-            .min()
-            .alias("complaint_first"),
+        when_ts(is(Event::Complaint)).min().alias("complaint_first"),
         is(Event::Unsubscribe).sum().alias("unsubscribes"),
-        ts().filter(is(Event::Unsubscribe))
+        when_ts(is(Event::Unsubscribe))
             .min()
             .alias("unsubscribe_first"),
     ]);
-    let pass1 = collect(pass1, &files)?;
-    let error = |e: PolarsError| polars_error(&files[0].path, &e);
-    let columns = Columns::new(&pass1, COUNTS_AND_KEYS, TIMES).map_err(error)?;
+    let pass1 = collect(pass1, files)?;
+    let columns = Columns::new(&pass1, COUNTS, TIMES).map_err(error)?;
 
     let mut profiles: HashMap<u128, Profile> = HashMap::with_capacity(pass1.height());
     for row in 0..pass1.height() {
-        let rows = columns.count("rows", row);
+        let hi = columns.count(C_HI_MIN, row);
+        if hi != columns.count(C_HI_MAX, row) {
+            return Ok(None);
+        }
+        let lo = columns.count(C_LO, row);
+        let rows = columns.count(C_ROWS, row);
         stats.rows_read += rows;
-        let (hi, lo) = (columns.count("hi", row), columns.count("lo", row));
         if hi == 0 && lo < SENTINELS {
             let unparsed = &mut stats.unparsed;
             let slot = match lo {
@@ -657,32 +706,33 @@ pub(super) fn load(
             continue;
         }
         stats.rows_used += rows;
-        stats.machine_opens_discarded += columns.count("machine_opens", row);
-        stats.machine_clicks_discarded += columns.count("machine_clicks", row);
-        stats.scanner_clicks_discarded += columns.count("scanner_clicks", row);
-        let group = Profile {
-            sends: columns.count("sent", row),
-            deliveries: columns.count("delivered", row),
-            last_human_open: columns.time("open", row),
-            last_human_click: columns.time("click", row),
-            hard_bounces: columns.count("hard", row),
-            first_hard_bounce: columns.time("hard_first", row),
-            last_hard_bounce: columns.time("hard_last", row),
-            soft_bounces: columns.count("soft", row),
-            last_soft_bounce: columns.time("soft_last", row),
-            complaints: columns.count("complaints", row),
-            first_complaint: columns.time("complaint_first", row),
-            unsubscribes: columns.count("unsubscribes", row),
-            first_unsubscribe: columns.time("unsubscribe_first", row),
-            machine_events: columns.count("machine_opens", row)
-                + columns.count("machine_clicks", row),
-            scanner_clicks: columns.count("scanner_clicks", row),
-            first_event: columns.time("first", row),
-            last_event: columns.time("last", row),
+        let machine_opens = columns.count(C_MACHINE_OPENS, row);
+        let machine_clicks = columns.count(C_MACHINE_CLICKS, row);
+        let scanner_clicks = columns.count(C_SCANNER_CLICKS, row);
+        stats.machine_opens_discarded += machine_opens;
+        stats.machine_clicks_discarded += machine_clicks;
+        stats.scanner_clicks_discarded += scanner_clicks;
+        let profile = Profile {
+            sends: columns.count(C_SENT, row),
+            deliveries: columns.count(C_DELIVERED, row),
+            last_human_open: columns.time(T_OPEN, row),
+            last_human_click: columns.time(T_CLICK, row),
+            hard_bounces: columns.count(C_HARD, row),
+            first_hard_bounce: columns.time(T_HARD_FIRST, row),
+            last_hard_bounce: columns.time(T_HARD_LAST, row),
+            soft_bounces: columns.count(C_SOFT, row),
+            last_soft_bounce: columns.time(T_SOFT_LAST, row),
+            complaints: columns.count(C_COMPLAINTS, row),
+            first_complaint: columns.time(T_COMPLAINT_FIRST, row),
+            unsubscribes: columns.count(C_UNSUBSCRIBES, row),
+            first_unsubscribe: columns.time(T_UNSUBSCRIBE_FIRST, row),
+            machine_events: machine_opens + machine_clicks,
+            scanner_clicks,
+            first_event: columns.time(T_FIRST, row),
+            last_event: columns.time(T_LAST, row),
             ..Profile::default()
         };
-        let key = (u128::from(hi) << 64) | u128::from(lo);
-        profiles.entry(key).or_default().absorb(&group);
+        profiles.insert((u128::from(hi) << 64) | u128::from(lo), profile);
     }
     drop(columns);
     drop(pass1);
@@ -703,68 +753,108 @@ pub(super) fn load(
         }
     }
 
-    // Pass 2, for the addresses with a hard bounce or a human engagement.
-    let (mut his, mut los, mut hard, mut human) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (key, profile) in &profiles {
-        let engaged = profile.last_engagement();
-        if profile.last_hard_bounce.is_some() || engaged.is_some() {
-            his.push((key >> 64) as u64);
-            los.push(*key as u64);
-            hard.push(profile.last_hard_bounce);
-            human.push(engaged);
-        }
-    }
-    if !his.is_empty() {
-        let thresholds = DataFrame::new_infer_height(vec![
-            Column::new("hi".into(), his),
-            Column::new("lo".into(), los),
-            Column::new("last_hard".into(), hard),
-            Column::new("last_human".into(), human),
-        ])
-        .map_err(error)?;
-        let sends = if uses_sent { Event::Sent } else { Event::Delivered };
-        let pass2 = events(&files)?
-            .filter(is(Event::Sent).or(is(Event::Delivered)))
-            .join(
-                thresholds.lazy(),
-                [col("hi"), col("lo")],
-                [col("hi"), col("lo")],
-                JoinArgs::new(JoinType::Inner),
+    // Pass 2, for the addresses with a hard bounce or a human engagement: each send or
+    // delivery looks up its address's last hard bounce and last human engagement (a hash map
+    // in the expression rather than a join: a streaming join first buffers millions of rows
+    // to pick its build side), and only rows that count are grouped.
+    let thresholds: HashMap<u128, (i64, i64)> = profiles
+        .iter()
+        .filter(|(_, p)| p.last_hard_bounce.is_some() || p.last_engagement().is_some())
+        .map(|(key, p)| {
+            let never = i64::MAX;
+            (
+                *key,
+                (
+                    p.last_hard_bounce.unwrap_or(never),
+                    p.last_engagement().unwrap_or(never),
+                ),
             )
-            .group_by([col("hi"), col("lo")])
+        })
+        .collect();
+    if !thresholds.is_empty() {
+        let thresholds = Arc::new(thresholds);
+        let sends = if uses_sent {
+            Event::Sent
+        } else {
+            Event::Delivered
+        } as u32;
+        let flags = col("hi").map_many(
+            move |columns: &mut [Column]| pass2_flags(columns, &thresholds, sends),
+            &[col("lo"), col("ts"), col("code")],
+            output("flags", DataType::UInt32),
+        );
+        let pass2 = events(files)?
+            .filter(is(Event::Sent).or(is(Event::Delivered)))
+            .with_column(flags.alias("flags"))
+            .filter(col("flags").gt(lit(0u32)))
+            .group_by(group_keys())
             .agg([
-                is(Event::Delivered)
-                    .and(col("ts").gt(col("last_hard")))
+                col("hi").min().alias("hi_key"),
+                col("flags")
+                    .eq(lit(1u32))
+                    .or(col("flags").eq(lit(3u32)))
                     .sum()
-                    .alias("delivered_after_bounce"),
-                is(sends)
-                    .and(col("ts").gt(col("last_human")))
+                    .alias("after_bounce"),
+                col("flags")
+                    .gt_eq(lit(2u32))
                     .sum()
-                    .alias("sends_after_engagement"),
+                    .alias("after_engagement"),
             ]);
-        let pass2 = collect(pass2, &files)?;
+        let pass2 = collect(pass2, files)?;
         let columns = Columns::new(
             &pass2,
-            &["hi", "lo", "delivered_after_bounce", "sends_after_engagement"],
+            &["hi_key", "lo", "after_bounce", "after_engagement"],
             &[],
         )
         .map_err(error)?;
         for i in 0..pass2.height() {
-            let key = (u128::from(columns.count("hi", i)) << 64) | u128::from(columns.count("lo", i));
+            let key = (u128::from(columns.count(0, i)) << 64) | u128::from(columns.count(1, i));
             let Some(profile) = profiles.get_mut(&key) else {
                 continue;
             };
-            profile.deliveries_after_last_hard_bounce += columns.count("delivered_after_bounce", i);
+            profile.deliveries_after_last_hard_bounce += columns.count(2, i);
             if profile.last_engagement().is_some() {
-                profile.sends_since_engagement += columns.count("sends_after_engagement", i);
+                profile.sends_since_engagement += columns.count(3, i);
             }
         }
     }
 
     if stats.unparsed_rows > 0 {
-        stats.first_unparsed = first_unparsed(&files)?;
+        stats.first_unparsed = first_unparsed(files)?;
     }
-    Ok((profiles, stats))
+    Ok(Some((profiles, stats)))
+}
+
+/// Pass 2's per-row flags: 1 = a delivery after the address's last hard bounce, 2 = a send
+/// after its last human engagement, 3 = both, 0 = neither.
+fn pass2_flags(
+    columns: &mut [Column],
+    thresholds: &HashMap<u128, (i64, i64)>,
+    sends: u32,
+) -> PolarsResult<Column> {
+    let [hi, lo, ts, code] = columns else {
+        polars_bail!(ComputeError: "pass 2 expects 4 columns");
+    };
+    let (hi, lo, ts, code) = (hi.u64()?, lo.u64()?, ts.i64()?, code.u32()?);
+    let flags: NoNull<UInt32Chunked> = hi
+        .iter()
+        .zip(lo.iter())
+        .zip(ts.iter().zip(code.iter()))
+        .map(|((hi, lo), (ts, code))| {
+            let (Some(hi), Some(lo), Some(ts), Some(code)) = (hi, lo, ts, code) else {
+                return 0;
+            };
+            let Some(&(bounce, engagement)) =
+                thresholds.get(&((u128::from(hi) << 64) | u128::from(lo)))
+            else {
+                return 0;
+            };
+            let after_bounce = code == Event::Delivered as u32 && ts > bounce;
+            let after_engagement = code == sends && ts > engagement;
+            u32::from(after_bounce) | (u32::from(after_engagement) << 1)
+        })
+        .collect();
+    Ok(flags.into_inner().with_name("flags".into()).into_column())
 }
 
 /// The first unparsed rows, in file and line order.
@@ -776,18 +866,26 @@ fn first_unparsed(files: &[LogFile]) -> Result<Vec<UnparsedRow>> {
     let found = collect(found, files)?;
     let columns = Columns::new(&found, &["file", "line", "lo"], &[])
         .map_err(|e| polars_error(&files[0].path, &e))?;
+    let (file_column, line_column, lo_column) = (0, 1, 2);
     let mut rows: Vec<(u64, UnparsedRow)> = (0..found.height())
         .filter_map(|i| {
-            let index = columns.count("file", i);
+            let index = columns.count(file_column, i);
             let file = files.get(index as usize)?;
-            let problem = match columns.count("lo", i) {
+            let problem = match columns.count(lo_column, i) {
                 EMPTY_EMAIL => "empty_email",
                 NOT_AN_ADDRESS => "not_an_address",
                 UNKNOWN_EVENT => "unknown_event",
                 _ => "bad_timestamp",
             };
-            let line = columns.count("line", i);
-            Some((index, UnparsedRow { file: file.path.clone(), line, problem }))
+            let line = columns.count(line_column, i);
+            Some((
+                index,
+                UnparsedRow {
+                    file: file.path.clone(),
+                    line,
+                    problem,
+                },
+            ))
         })
         .collect();
     rows.sort_by_key(|(index, row)| (*index, row.line));
@@ -799,12 +897,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn narrow_and_wide_keys_agree() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engagement/boundaries.csv");
+        let files = vec![inspect(&path).unwrap()];
+        let rules = EngagementRules::default();
+        let narrow = load_keyed(&files, &rules, false).unwrap().unwrap();
+        let wide = load_keyed(&files, &rules, true).unwrap().unwrap();
+        assert_eq!(narrow, wide);
+        assert_eq!(narrow.0.len(), 16);
+    }
+
+    #[test]
     fn address_keys_match_contact_keys() {
         let mut buffer = String::new();
-        for raw in ["a@b.co", "  John.Doe@GMail.COM ", "x.y+z@Bücher.DE", "Ünï@ex.com", "jeff@臺網中心.tw"] {
+        for raw in [
+            "a@b.co",
+            "  John.Doe@GMail.COM ",
+            "x.y+z@Bücher.DE",
+            "Ünï@ex.com",
+            "jeff@臺網中心.tw",
+        ] {
             assert_eq!(address_key(raw, &mut buffer), key_of(raw).unwrap(), "{raw}");
         }
         assert_eq!(address_key("  ", &mut buffer), u128::from(EMPTY_EMAIL));
-        assert_eq!(address_key("no-at-sign", &mut buffer), u128::from(NOT_AN_ADDRESS));
+        assert_eq!(
+            address_key("no-at-sign", &mut buffer),
+            u128::from(NOT_AN_ADDRESS)
+        );
     }
 }
