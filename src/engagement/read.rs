@@ -13,6 +13,11 @@
 //! 2. for addresses with a hard bounce or a human open or click: deliveries after the last hard
 //!    bounce and sends after the last human engagement, by joining pass 1's times back.
 //!
+//! Memory: polars 0.55's streaming group-by aggregates in place only the 4,096 hottest keys
+//! per thread (`POLARS_HOT_TABLE_SIZE`) and stores the other rows' aggregation inputs until
+//! the end, so each `when(..).then(ts)` input costs 8 bytes per event. Fewer such inputs (or
+//! a group-by on (address, event)) is the next step to get peak RSS under the log's size.
+//!
 //! In logs without a `machine` column, clicks within `scanner_click_seconds` after a delivery
 //! to the same address are found first by a bucketed equi-join.
 
