@@ -8,6 +8,7 @@ mod cli;
 mod conformance;
 mod dns;
 mod dns_clean;
+mod engagement;
 mod hardening;
 mod props;
 mod support;
