@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::engagement::{self, Context, Histogram, History};
 use crate::normalize::Normalized;
@@ -114,10 +115,17 @@ pub struct Decider {
     suppression: SuppressionSet,
     history: History,
     as_of: NaiveDate,
-    seen: HashMap<u128, u64, Prehashed>,
-    list_facts: HashMap<Box<str>, ListFacts>,
-    dns: HashMap<Box<str>, Arc<DomainInfo>>,
+    /// First line of every distinct address, by key halves (24 bytes an address).
+    seen: HashMap<[u64; 2], u32, Prehashed>,
+    domains: FxHashMap<Box<str>, DomainEntry>,
     stats: DecideStats,
+}
+
+/// What is known about one domain: list facts at once, DNS once answered.
+#[derive(Debug)]
+struct DomainEntry {
+    lists: ListFacts,
+    dns: Option<Arc<DomainInfo>>,
 }
 
 impl Decider {
@@ -134,8 +142,7 @@ impl Decider {
             history,
             as_of,
             seen: HashMap::default(),
-            list_facts: HashMap::new(),
-            dns: HashMap::new(),
+            domains: FxHashMap::default(),
             stats: DecideStats::default(),
         }
     }
@@ -183,18 +190,22 @@ impl Decider {
             let Ok(normalized) = &prep.syntax else {
                 continue;
             };
-            match self.seen.entry(normalized.key()) {
+            let key = normalized.key();
+            match self.seen.entry([key as u64, (key >> 64) as u64]) {
                 std::collections::hash_map::Entry::Occupied(first) => {
-                    prep.duplicate_of = Some(*first.get())
+                    prep.duplicate_of = Some(u64::from(*first.get()))
                 }
                 std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(row.line);
-                    if !self.list_facts.contains_key(normalized.domain()) {
-                        self.list_facts.insert(
+                    slot.insert(u32::try_from(row.line).unwrap_or(u32::MAX));
+                    if !self.domains.contains_key(normalized.domain()) {
+                        self.domains.insert(
                             normalized.domain().into(),
-                            ListFacts {
-                                disposable: None,
-                                typo: None,
+                            DomainEntry {
+                                lists: ListFacts {
+                                    disposable: None,
+                                    typo: None,
+                                },
+                                dns: None,
                             },
                         );
                         new_domains.push(normalized.domain().to_string());
@@ -211,7 +222,9 @@ impl Decider {
             })
             .collect();
         for (domain, fact) in new_domains.iter().zip(facts) {
-            self.list_facts.insert(domain.as_str().into(), fact);
+            if let Some(entry) = self.domains.get_mut(domain.as_str()) {
+                entry.lists = fact;
+            }
         }
         (prepared, new_domains)
     }
@@ -219,16 +232,24 @@ impl Decider {
     /// Records DNS answers (from the resolver, or unchecked for `--no-dns`).
     pub fn add_dns(&mut self, answers: impl IntoIterator<Item = (String, Arc<DomainInfo>)>) {
         for (domain, info) in answers {
-            if let std::collections::hash_map::Entry::Vacant(slot) =
-                self.dns.entry(domain.into_boxed_str())
-            {
+            let entry = self
+                .domains
+                .entry(domain.into_boxed_str())
+                .or_insert_with(|| DomainEntry {
+                    lists: ListFacts {
+                        disposable: None,
+                        typo: None,
+                    },
+                    dns: None,
+                });
+            if entry.dns.is_none() {
                 *self
                     .stats
                     .domains_by_status
                     .entry(info.status.as_str())
                     .or_default() += 1;
                 self.stats.unique_domains += 1;
-                slot.insert(info);
+                entry.dns = Some(info);
             }
         }
     }
@@ -299,8 +320,9 @@ impl Decider {
             ));
         }
         let domain = normalized.domain();
-        let info = self.dns.get(domain).unwrap_or(unchecked);
-        let lists = self.list_facts.get(domain);
+        let entry = self.domains.get(domain);
+        let info = entry.and_then(|e| e.dns.as_ref()).unwrap_or(unchecked);
+        let lists = entry.map(|e| &e.lists);
         let typo = lists.and_then(|l| l.typo.as_deref());
         // A typo suggestion stands only when the typed domain cannot take mail (or is parked);
         // without DNS we cannot tell, so it stands too.

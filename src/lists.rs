@@ -199,27 +199,35 @@ impl Lists {
             return None;
         }
         let (name, tld) = domain.rsplit_once('.')?;
-        let mut best: Option<(&str, usize)> = None;
-        for target in &self.typo_targets {
-            let (target_name, target_tld) = target.rsplit_once('.').unwrap_or((target, ""));
-            let distance = if name == target_name && is_tld_typo(tld, target_tld) {
-                1
-            } else if target.len() >= 8 && domain.len() >= 6 {
-                strsim::osa_distance(domain, target)
-            } else {
-                usize::MAX
-            };
-            if distance == 1 && best.is_none_or(|(_, d)| distance < d) {
-                best = Some((target, distance));
-            }
-        }
-        best.map(|(t, _)| t)
+        self.typo_targets
+            .iter()
+            .find(|target| {
+                let (target_name, target_tld) = target.rsplit_once('.').unwrap_or((target, ""));
+                (name == target_name && one_edit_apart(tld.as_bytes(), target_tld.as_bytes()))
+                    || (target.len() >= 8
+                        && domain.len() >= 6
+                        && one_edit_apart(domain.as_bytes(), target.as_bytes()))
+            })
+            .map(String::as_str)
     }
 }
 
-/// Returns true if and only if `typed` is a one-edit misspelling of the TLD `tld`.
-fn is_tld_typo(typed: &str, tld: &str) -> bool {
-    typed != tld && !tld.is_empty() && strsim::osa_distance(typed, tld) == 1
+/// Returns true if and only if `a` becomes `b` by exactly one edit: inserting, deleting or
+/// substituting one byte, or swapping two neighbours (optimal string alignment distance 1).
+/// Allocation-free: it runs once for every new domain against every typo target.
+fn one_edit_apart(a: &[u8], b: &[u8]) -> bool {
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    match a.len().cmp(&b.len()) {
+        std::cmp::Ordering::Equal => {
+            a[1..] == b[1..] || (a.len() >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..])
+        }
+        std::cmp::Ordering::Greater => a[1..] == *b,
+        std::cmp::Ordering::Less => *a == b[1..],
+    }
 }
 
 #[cfg(test)]
@@ -255,6 +263,27 @@ mod tests {
             Lists::compile(&config).disposable_match("mailinator.com"),
             None
         );
+    }
+
+    #[test]
+    fn one_edit_apart_matches_osa_distance_one() {
+        for (a, b, want) in [
+            ("gmail.com", "gmial.com", true),
+            ("gmail.com", "gmal.com", true),
+            ("gmail.com", "gmaill.com", true),
+            ("gmail.com", "gnail.com", true),
+            ("gmail.com", "gmail.com", false),
+            ("gmail.com", "gmali.con", false),
+            ("gmail.com", "mgail.com", true),
+            ("com", "cmo", true),
+            ("com", "co", true),
+            ("com", "net", false),
+            ("a", "", true),
+            ("", "", false),
+        ] {
+            assert_eq!(one_edit_apart(a.as_bytes(), b.as_bytes()), want, "{a} {b}");
+            assert_eq!(one_edit_apart(b.as_bytes(), a.as_bytes()), want, "{b} {a}");
+        }
     }
 
     #[test]

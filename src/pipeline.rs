@@ -107,8 +107,10 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     let result = std::thread::scope(|scope| -> Result<(Outputs, u64)> {
         let (batch_tx, batch_rx) = sync_channel::<Result<Vec<Item>>>(2);
         let (write_tx, write_rx) = sync_channel::<Decided>(2);
-        let reader = scope.spawn(move || read_loop(&mut input, batch_size, batch_tx));
-        let writer = scope.spawn(move || write_loop(outputs, write_rx));
+        // Written batches go back to the reader, which reads into their records again.
+        let (recycle_tx, recycle_rx) = sync_channel::<Vec<Item>>(4);
+        let reader = scope.spawn(move || read_loop(&mut input, batch_size, batch_tx, recycle_rx));
+        let writer = scope.spawn(move || write_loop(outputs, write_rx, recycle_tx));
 
         let mut pending: VecDeque<Pending> = VecDeque::new();
         let mut pending_rows = 0usize;
@@ -135,7 +137,11 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                                     .add_dns(domains.into_iter().map(|d| (d, unchecked.clone())));
                             }
                         }
-                        let needed = batch_domains(&prepared);
+                        let needed = if checker.is_some() {
+                            batch_domains(&prepared)
+                        } else {
+                            Vec::new()
+                        };
                         pending_rows += prepared.len();
                         pending.push_back(Pending {
                             items,
@@ -222,8 +228,12 @@ fn read_loop(
     input: &mut Input,
     batch_size: usize,
     tx: SyncSender<Result<Vec<Item>>>,
+    recycled: Receiver<Vec<Item>>,
 ) -> Result<()> {
     loop {
+        while let Ok(done) = recycled.try_recv() {
+            input.recycle(done);
+        }
         let mut items = Vec::with_capacity(batch_size);
         match input.read_batch(batch_size, &mut items) {
             Ok(more) => {
@@ -242,7 +252,11 @@ fn read_loop(
     }
 }
 
-fn write_loop(mut outputs: Outputs, rx: Receiver<Decided>) -> Result<Outputs> {
+fn write_loop(
+    mut outputs: Outputs,
+    rx: Receiver<Decided>,
+    recycle: SyncSender<Vec<Item>>,
+) -> Result<Outputs> {
     for batch in rx {
         let mut decisions = batch.decisions.into_iter();
         for item in &batch.items {
@@ -257,6 +271,8 @@ fn write_loop(mut outputs: Outputs, rx: Receiver<Decided>) -> Result<Outputs> {
                 Item::Rejected(rejected) => outputs.write_rejected(rejected)?,
             }
         }
+        // Never block on the reader: a full channel just drops the batch.
+        let _ = recycle.try_send(batch.items);
     }
     Ok(outputs)
 }

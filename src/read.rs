@@ -150,6 +150,7 @@ pub struct Input {
     quotes: Arc<Mutex<QuoteTracker>>,
     lookahead: Option<csv::ByteRecord>,
     finished: bool,
+    spare: Vec<csv::ByteRecord>,
 }
 
 /// Counts the bytes read from the underlying file (compressed size for gzip).
@@ -311,6 +312,7 @@ impl Input {
             quotes,
             lookahead: None,
             finished: false,
+            spare: Vec::new(),
             delimiter,
         })
     }
@@ -374,8 +376,22 @@ impl Input {
         Ok(self.lookahead.is_some())
     }
 
+    /// Takes the records of a written batch back, to read into them again (saves two
+    /// allocations a row).
+    pub fn recycle(&mut self, items: Vec<Item>) {
+        const KEEP: usize = 1 << 16;
+        for item in items {
+            if self.spare.len() >= KEEP {
+                break;
+            }
+            if let Item::Row(row) = item {
+                self.spare.push(row.record);
+            }
+        }
+    }
+
     fn next_record(&mut self) -> Result<Option<csv::ByteRecord>> {
-        let mut record = csv::ByteRecord::new();
+        let mut record = self.spare.pop().unwrap_or_default();
         let more = self
             .reader
             .read_byte_record(&mut record)
@@ -426,7 +442,15 @@ impl Input {
 
 /// Returns true if and only if every field is valid UTF-8 (a character may not span fields).
 fn is_utf8(record: &csv::ByteRecord) -> bool {
-    record.as_slice().is_ascii() || record.iter().all(|f| std::str::from_utf8(f).is_ok())
+    let all = record.as_slice();
+    if all.is_ascii() {
+        return true;
+    }
+    // Valid as a whole, and no field starts inside a character (with a continuation byte).
+    std::str::from_utf8(all).is_ok()
+        && record
+            .iter()
+            .all(|f| f.first().is_none_or(|&b| (b & 0xC0) != 0x80))
 }
 
 fn input_error(path: &Path, message: &str) -> Error {
