@@ -117,10 +117,11 @@ pub fn bench(
         };
         let mut source = Input::open(&InputSource::Path(input.to_path_buf()), read)?;
         let (email_index, signup_index) = (source.email_index(), source.signup_index());
-        let mut items = Vec::new();
+        let mut batch = crate::read::Batch::default();
         let (mut rows, mut with_outcome) = (0u64, 0u64);
         loop {
-            let more = source.read_batch(8192, &mut items)?;
+            let more = source.read_batch(8192, &mut batch)?;
+            let items = &batch.items;
             let texts: Vec<(u64, String, Option<String>)> = items
                 .iter()
                 .filter_map(|item| match item {

@@ -115,8 +115,8 @@ pub struct Decider {
     suppression: SuppressionSet,
     history: History,
     as_of: NaiveDate,
-    /// First line of every distinct address, by key halves (24 bytes an address).
-    seen: HashMap<[u64; 2], u32, Prehashed>,
+    /// First line of every distinct address, keyed by its 128-bit key (20 bytes an address).
+    seen: HashMap<[u32; 4], u32, Prehashed>,
     domains: FxHashMap<Box<str>, DomainEntry>,
     stats: DecideStats,
 }
@@ -145,6 +145,12 @@ impl Decider {
             domains: FxHashMap::default(),
             stats: DecideStats::default(),
         }
+    }
+
+    /// Makes room for this many distinct addresses at once, so that the duplicate set does
+    /// not hold its old and new tables together while it grows (the peak of memory).
+    pub fn reserve(&mut self, addresses: usize) {
+        self.seen.reserve(addresses.saturating_sub(self.seen.len()));
     }
 
     /// The suppression lists (for the report).
@@ -191,7 +197,13 @@ impl Decider {
                 continue;
             };
             let key = normalized.key();
-            match self.seen.entry([key as u64, (key >> 64) as u64]) {
+            let words = [
+                key as u32,
+                (key >> 32) as u32,
+                (key >> 64) as u32,
+                (key >> 96) as u32,
+            ];
+            match self.seen.entry(words) {
                 std::collections::hash_map::Entry::Occupied(first) => {
                     prep.duplicate_of = Some(u64::from(*first.get()))
                 }

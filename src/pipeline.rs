@@ -15,7 +15,7 @@ use crate::decide::{Decider, Prepared, RowInput};
 use crate::engagement::History;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::read::{Input, Item};
+use crate::read::{Batch, Input, Item};
 use crate::report::{
     DomainsReport, EngagementReport, InputReport, Report, SettingsReport, SpreadsheetReport,
 };
@@ -29,13 +29,13 @@ const DNS_WINDOW_ROWS: usize = 200_000;
 
 /// A batch on its way to the writer: the records, and a decision per readable row.
 struct Decided {
-    items: Vec<Item>,
+    batch: Batch,
     decisions: Vec<Decision>,
 }
 
 /// A batch waiting for its domains' DNS answers.
 struct Pending {
-    items: Vec<Item>,
+    batch: Batch,
     prepared: Vec<Prepared>,
     domains: Vec<String>,
 }
@@ -105,10 +105,10 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     let batch_size = config.batch_size.max(1);
 
     let result = std::thread::scope(|scope| -> Result<(Outputs, u64)> {
-        let (batch_tx, batch_rx) = sync_channel::<Result<Vec<Item>>>(2);
+        let (batch_tx, batch_rx) = sync_channel::<Result<Batch>>(2);
         let (write_tx, write_rx) = sync_channel::<Decided>(2);
         // Written batches go back to the reader, which reads into their records again.
-        let (recycle_tx, recycle_rx) = sync_channel::<Vec<Item>>(4);
+        let (recycle_tx, recycle_rx) = sync_channel::<Batch>(4);
         let reader = scope.spawn(move || read_loop(&mut input, batch_size, batch_tx, recycle_rx));
         let writer = scope.spawn(move || write_loop(outputs, write_rx, recycle_tx));
 
@@ -118,6 +118,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
         let mut failure: Option<Error> = None;
         let mut reading = true;
         let mut writer_gone = false;
+        let mut first_batch = true;
         while !writer_gone && (reading || !pending.is_empty()) {
             if config.cancel.load(Ordering::Relaxed) {
                 failure = Some(Error::Interrupted);
@@ -125,9 +126,16 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
             }
             if reading {
                 match batch_rx.recv() {
-                    Ok(Ok(items)) => {
+                    Ok(Ok(batch)) => {
+                        let items = &batch.items;
+                        if first_batch {
+                            first_batch = false;
+                            if let Some(rows) = estimate_rows(total_bytes, &dialect, items) {
+                                decider.reserve(rows);
+                            }
+                        }
                         let (prepared, domains) = pool.install(|| {
-                            prepare_batch(&mut decider, &items, email_index, signup_index)
+                            prepare_batch(&mut decider, items, email_index, signup_index)
                         });
                         match checker.as_mut() {
                             Some(c) => c.submit(domains.iter().map(String::as_str)),
@@ -144,7 +152,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                         };
                         pending_rows += prepared.len();
                         pending.push_back(Pending {
-                            items,
+                            batch,
                             prepared,
                             domains: needed,
                         });
@@ -171,10 +179,10 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                 };
                 pending_rows -= batch.prepared.len();
                 let decisions = pool.install(|| decider.decide(&batch.prepared));
-                rows_done += batch.items.len() as u64;
+                rows_done += batch.batch.items.len() as u64;
                 if write_tx
                     .send(Decided {
-                        items: batch.items,
+                        batch: batch.batch,
                         decisions,
                     })
                     .is_err()
@@ -224,20 +232,44 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     Ok(report)
 }
 
+/// The number of rows a plain (not compressed) input file will give, from where the first
+/// batch ended in it.
+fn estimate_rows(
+    total_bytes: Option<u64>,
+    dialect: &crate::read::Dialect,
+    items: &[Item],
+) -> Option<usize> {
+    let total = total_bytes?;
+    if dialect.gzip || dialect.encoding != "UTF-8" {
+        return None;
+    }
+    let end = items.iter().rev().find_map(|item| match item {
+        Item::Row(row) => row.record.position().map(|p| p.byte()),
+        Item::Rejected(_) => None,
+    })?;
+    if end == 0 {
+        return None;
+    }
+    let rows = (total as f64 * items.len() as f64 / end as f64 * 1.02) as usize;
+    Some(rows.min(500_000_000))
+}
+
 fn read_loop(
     input: &mut Input,
     batch_size: usize,
-    tx: SyncSender<Result<Vec<Item>>>,
-    recycled: Receiver<Vec<Item>>,
+    tx: SyncSender<Result<Batch>>,
+    recycled: Receiver<Batch>,
 ) -> Result<()> {
+    let mut spare: Vec<Batch> = Vec::new();
     loop {
-        while let Ok(done) = recycled.try_recv() {
-            input.recycle(done);
+        while let Ok(mut done) = recycled.try_recv() {
+            input.recycle(&mut done);
+            spare.push(done);
         }
-        let mut items = Vec::with_capacity(batch_size);
-        match input.read_batch(batch_size, &mut items) {
+        let mut batch = spare.pop().unwrap_or_default();
+        match input.read_batch(batch_size, &mut batch) {
             Ok(more) => {
-                if !items.is_empty() && tx.send(Ok(items)).is_err() {
+                if !batch.items.is_empty() && tx.send(Ok(batch)).is_err() {
                     return Ok(());
                 }
                 if !more {
@@ -255,10 +287,10 @@ fn read_loop(
 fn write_loop(
     mut outputs: Outputs,
     rx: Receiver<Decided>,
-    recycle: SyncSender<Vec<Item>>,
+    recycle: SyncSender<Batch>,
 ) -> Result<Outputs> {
-    for batch in rx {
-        let mut decisions = batch.decisions.into_iter();
+    for Decided { batch, decisions } in rx {
+        let mut decisions = decisions.into_iter();
         for item in &batch.items {
             match item {
                 Item::Row(row) => {
@@ -266,13 +298,19 @@ fn write_loop(
                         .next()
                         .ok_or_else(|| Error::Internal("a row without a decision".into()))?;
                     let reason = decision.reason.map_or("", |r| r.code());
-                    outputs.write_row(&row.record, decision.action, reason, &decision.detail)?;
+                    outputs.write_row(
+                        &row.record,
+                        batch.raw_of(row),
+                        decision.action,
+                        reason,
+                        &decision.detail,
+                    )?;
                 }
                 Item::Rejected(rejected) => outputs.write_rejected(rejected)?,
             }
         }
         // Never block on the reader: a full channel just drops the batch.
-        let _ = recycle.try_send(batch.items);
+        let _ = recycle.try_send(batch);
     }
     Ok(outputs)
 }

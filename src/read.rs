@@ -114,6 +114,8 @@ pub struct RawRow {
     pub line: u64,
     /// The fields, valid UTF-8.
     pub record: csv::ByteRecord,
+    /// Where the record's text (without its line end) is in [`Batch::raw`].
+    pub raw: std::ops::Range<usize>,
 }
 
 /// A record that could not be read as a row.
@@ -123,8 +125,25 @@ pub struct Rejected {
     pub line: u64,
     /// Why.
     pub error: String,
-    /// The record's fields joined by the delimiter (lossy UTF-8, cut at 64 KiB).
+    /// The record's text as read (lossy UTF-8, NUL shown as U+FFFD, cut at 64 KiB).
     pub raw: String,
+}
+
+/// Records read together, with their text as read (decoded to UTF-8), so that rows can be
+/// written back byte for byte.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The records, in input order.
+    pub items: Vec<Item>,
+    /// The batch's text; rows point into it.
+    pub raw: Vec<u8>,
+}
+
+impl Batch {
+    /// The text of a row of this batch (without its line end).
+    pub fn raw_of(&self, row: &RawRow) -> &[u8] {
+        self.raw.get(row.raw.clone()).unwrap_or_default()
+    }
 }
 
 /// One record of the input.
@@ -147,10 +166,11 @@ pub struct Input {
     raw_bytes: Arc<AtomicU64>,
     max_field_bytes: usize,
     delimiter: u8,
-    quotes: Arc<Mutex<QuoteTracker>>,
+    stream: Arc<Mutex<Stream>>,
     lookahead: Option<csv::ByteRecord>,
     finished: bool,
     spare: Vec<csv::ByteRecord>,
+    spans: Vec<(u64, u64)>,
 }
 
 /// Counts the bytes read from the underlying file (compressed size for gzip).
@@ -246,10 +266,14 @@ impl Input {
                     .build(rest),
             )
         };
-        let quotes = Arc::new(Mutex::new(QuoteTracker::new(delimiter)));
+        let stream = Arc::new(Mutex::new(Stream {
+            quotes: QuoteTracker::new(delimiter),
+            window: Vec::new(),
+            base: 0,
+        }));
         let tracked: Box<dyn Read + Send> = Box::new(Tracked {
             inner: decoded,
-            quotes: quotes.clone(),
+            stream: stream.clone(),
         });
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -309,10 +333,11 @@ impl Input {
             dialect,
             raw_bytes,
             max_field_bytes: options.max_field_bytes,
-            quotes,
+            stream,
             lookahead: None,
             finished: false,
             spare: Vec::new(),
+            spans: Vec::new(),
             delimiter,
         })
     }
@@ -352,35 +377,100 @@ impl Input {
         self.raw_bytes.clone()
     }
 
-    /// Reads up to `max` records into `out` (cleared first); returns false at the end.
+    /// Reads up to `max` records into `batch` (cleared first); returns false at the end.
     ///
     /// # Errors
     /// Only when the input itself cannot be read further (I/O error, corrupt gzip).
-    pub fn read_batch(&mut self, max: usize, out: &mut Vec<Item>) -> Result<bool> {
-        out.clear();
+    pub fn read_batch(&mut self, max: usize, batch: &mut Batch) -> Result<bool> {
+        batch.items.clear();
+        batch.raw.clear();
+        self.spans.clear();
         // One record of look-ahead: only at the end of the input do we know whether the last
-        // record's quote was ever closed (an unterminated quote swallows the rest of the file).
+        // record's quote was ever closed (an unterminated quote swallows the rest of the file),
+        // and where a record's text ends.
         if self.lookahead.is_none() && !self.finished {
             self.lookahead = self.next_record()?;
         }
-        while out.len() < max {
+        while batch.items.len() < max {
             let Some(record) = self.lookahead.take() else {
                 self.finished = true;
-                return Ok(false);
+                break;
             };
             self.lookahead = self.next_record()?;
-            let unterminated =
-                self.lookahead.is_none() && self.quotes.lock().is_ok_and(|q| q.in_quotes);
-            out.push(self.classify(record, unterminated));
+            let start = record.position().map_or(0, |p| p.byte());
+            let (end, unterminated) = match &self.lookahead {
+                Some(next) => (next.position().map_or(start, |p| p.byte()), false),
+                None => {
+                    let stream = self.lock_stream()?;
+                    (
+                        stream.base + stream.window.len() as u64,
+                        stream.quotes.in_quotes,
+                    )
+                }
+            };
+            self.spans.push((start, end.max(start)));
+            batch.items.push(self.classify(record, unterminated));
         }
+        self.take_text(batch)?;
         Ok(self.lookahead.is_some())
+    }
+
+    fn lock_stream(&self) -> Result<std::sync::MutexGuard<'_, Stream>> {
+        self.stream
+            .lock()
+            .map_err(|_| Error::Internal("the input stream's state was poisoned".into()))
+    }
+
+    /// Moves the batch's text out of the stream window, points every record at its text
+    /// (line ends trimmed), and corrects line numbers for blank lines and CRLF before it.
+    fn take_text(&mut self, batch: &mut Batch) -> Result<()> {
+        let (Some(&(first, _)), Some(&(_, last))) = (self.spans.first(), self.spans.last()) else {
+            return Ok(());
+        };
+        {
+            let mut stream = self.lock_stream()?;
+            let base = stream.base;
+            let from = usize::try_from(first.saturating_sub(base)).unwrap_or(0);
+            let to = usize::try_from(last.saturating_sub(base)).unwrap_or(0);
+            let to = to.min(stream.window.len());
+            batch
+                .raw
+                .extend_from_slice(&stream.window[from.min(to)..to]);
+            stream.window.drain(..to);
+            stream.base += to as u64;
+        }
+        let is_line_end = |b: &u8| *b == b'\n' || *b == b'\r';
+        for (item, &(start, end)) in batch.items.iter_mut().zip(&self.spans) {
+            let relative = (start - first) as usize..(end - first) as usize;
+            let text = batch.raw.get(relative.clone()).unwrap_or_default();
+            let lead = text.iter().take_while(|b| is_line_end(b)).count();
+            let trail = text[lead..]
+                .iter()
+                .rev()
+                .take_while(|b| is_line_end(b))
+                .count();
+            let skipped_lines = text[..lead].iter().filter(|b| **b == b'\n').count() as u64;
+            let range = relative.start + lead..relative.end - trail;
+            match item {
+                Item::Row(row) => {
+                    row.line += skipped_lines;
+                    row.raw = range;
+                }
+                Item::Rejected(rejected) => {
+                    rejected.line += skipped_lines;
+                    rejected.raw = raw_text(batch.raw.get(range).unwrap_or_default());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Takes the records of a written batch back, to read into them again (saves two
     /// allocations a row).
-    pub fn recycle(&mut self, items: Vec<Item>) {
+    pub fn recycle(&mut self, batch: &mut Batch) {
         const KEEP: usize = 1 << 16;
-        for item in items {
+        batch.raw.clear();
+        for item in batch.items.drain(..) {
             if self.spare.len() >= KEEP {
                 break;
             }
@@ -430,11 +520,15 @@ impl Input {
             None
         };
         match problem {
-            None => Item::Row(RawRow { line, record }),
+            None => Item::Row(RawRow {
+                line,
+                record,
+                raw: 0..0,
+            }),
             Some(error) => Item::Rejected(Rejected {
                 line,
                 error,
-                raw: raw_text(&record, self.delimiter),
+                raw: String::new(),
             }),
         }
     }
@@ -621,17 +715,30 @@ impl QuoteTracker {
     }
 }
 
+/// What the reader shares with the text it reads through: the quoting state, and the text
+/// not yet handed out in a batch.
+#[derive(Debug)]
+struct Stream {
+    quotes: QuoteTracker,
+    window: Vec<u8>,
+    /// The stream offset of `window[0]`.
+    base: u64,
+}
+
 struct Tracked<R> {
     inner: R,
-    quotes: Arc<Mutex<QuoteTracker>>,
+    stream: Arc<Mutex<Stream>>,
 }
 
 impl<R: Read> Read for Tracked<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Ok(mut quotes) = self.quotes.lock() {
-            quotes.feed(&buf[..n]);
-        }
+        let mut stream = self
+            .stream
+            .lock()
+            .map_err(|_| io::Error::other("the input stream's state was poisoned"))?;
+        stream.quotes.feed(&buf[..n]);
+        stream.window.extend_from_slice(&buf[..n]);
         Ok(n)
     }
 }
@@ -692,21 +799,12 @@ fn find_column(names: &[String], wanted: Option<&str>, known: &[&str]) -> Option
     known.iter().find_map(|k| lower.iter().position(|n| n == k))
 }
 
-fn raw_text(record: &csv::ByteRecord, delimiter: u8) -> String {
+fn raw_text(raw: &[u8]) -> String {
     const LIMIT: usize = 64 * 1024;
-    let mut raw = Vec::new();
-    for (i, field) in record.iter().enumerate() {
-        if i > 0 {
-            raw.push(delimiter);
-        }
-        raw.extend_from_slice(&field[..field.len().min(LIMIT)]);
-        if raw.len() > LIMIT {
-            break;
-        }
-    }
-    let mut text = String::from_utf8_lossy(&raw).replace('\0', "\u{fffd}");
-    if text.len() > LIMIT {
-        let mut cut = LIMIT;
+    let mut text =
+        String::from_utf8_lossy(&raw[..raw.len().min(LIMIT + 4)]).replace('\0', "\u{fffd}");
+    if raw.len() > LIMIT {
+        let mut cut = LIMIT.min(text.len());
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }

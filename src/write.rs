@@ -7,7 +7,7 @@
 //! unfinished [`Outputs`] removes the temporary files.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use tempfile::TempPath;
@@ -40,13 +40,13 @@ impl OutputCounts {
 }
 
 struct Sink {
-    writer: csv::Writer<File>,
+    out: BufWriter<File>,
     temp: TempPath,
     path: PathBuf,
 }
 
 impl Sink {
-    fn create(dir: &Path, name: &str, delimiter: u8, bom: bool) -> Result<Sink> {
+    fn create(dir: &Path, name: &str, bom: bool) -> Result<Sink> {
         let path = dir.join(name);
         let named = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
@@ -56,35 +56,28 @@ impl Sink {
                 path: path.clone(),
                 source,
             })?;
-        let (mut file, temp) = named.into_parts();
+        let (file, temp) = named.into_parts();
+        let mut sink = Sink {
+            out: BufWriter::with_capacity(1 << 18, file),
+            temp,
+            path,
+        };
         if bom {
-            file.write_all(b"\xEF\xBB\xBF")
-                .map_err(|source| Error::Write {
-                    path: path.clone(),
-                    source,
-                })?;
+            sink.write(b"\xEF\xBB\xBF")?;
         }
-        let writer = csv::WriterBuilder::new()
-            .delimiter(delimiter)
-            .buffer_capacity(1 << 17)
-            .from_writer(file);
-        Ok(Sink { writer, temp, path })
+        Ok(sink)
     }
 
-    fn error(&self, e: csv::Error) -> Error {
-        let source = match e.into_kind() {
-            csv::ErrorKind::Io(io) => io,
-            other => std::io::Error::other(format!("{other:?}")),
-        };
-        Error::Write {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes).map_err(|source| Error::Write {
             path: self.path.clone(),
             source,
-        }
+        })
     }
 
     fn finish(self) -> Result<(TempPath, PathBuf)> {
-        let Sink { writer, temp, path } = self;
-        let file = writer.into_inner().map_err(|e| Error::Write {
+        let Sink { out, temp, path } = self;
+        let file = out.into_inner().map_err(|e| Error::Write {
             path: path.clone(),
             source: e.into_error(),
         })?;
@@ -94,6 +87,48 @@ impl Sink {
         })?;
         Ok((temp, path))
     }
+}
+
+/// Formats a record as one CSV line, without its line end (headers, rejected records and
+/// neutralised rows; quoting as the csv crate's "necessary" style).
+fn format_line<I, T>(fields: I, delimiter: u8) -> Vec<u8>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let mut line = Vec::new();
+    let mut count = 0;
+    for field in fields {
+        if count > 0 {
+            line.push(delimiter);
+        }
+        push_field(&mut line, field.as_ref(), delimiter);
+        count += 1;
+    }
+    if count == 1 && line.is_empty() {
+        // A lone empty field would be a blank line, which readers skip.
+        line.extend_from_slice(b"\"\"");
+    }
+    line
+}
+
+/// Writes `field` as one CSV field: quoted when it holds the delimiter, a quote or a line end.
+fn push_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8) {
+    let needs_quotes = field
+        .iter()
+        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
+    if !needs_quotes {
+        out.extend_from_slice(field);
+        return;
+    }
+    out.push(b'"');
+    for &b in field {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
 }
 
 /// Which cells to neutralise for spreadsheets (`--excel-safe`).
@@ -126,6 +161,7 @@ pub struct Outputs {
     formula_cells: u64,
     scratch: Vec<u8>,
     file_mode: u32,
+    delimiter: u8,
 }
 
 impl Outputs {
@@ -148,53 +184,77 @@ impl Outputs {
         remove_stale_temporaries(dir);
         let mut outputs = Outputs {
             dir: dir.to_path_buf(),
-            clean: Sink::create(dir, CSV_OUTPUTS[0], delimiter, bom)?,
-            review: Sink::create(dir, CSV_OUTPUTS[1], delimiter, bom)?,
-            suppressed: Sink::create(dir, CSV_OUTPUTS[2], delimiter, bom)?,
-            rejected: Sink::create(dir, CSV_OUTPUTS[3], b',', false)?,
+            clean: Sink::create(dir, CSV_OUTPUTS[0], bom)?,
+            review: Sink::create(dir, CSV_OUTPUTS[1], bom)?,
+            suppressed: Sink::create(dir, CSV_OUTPUTS[2], bom)?,
+            rejected: Sink::create(dir, CSV_OUTPUTS[3], false)?,
             counts: OutputCounts::default(),
             cells,
             formula_cells: 0,
             scratch: Vec::new(),
             file_mode: 0o600,
+            delimiter,
         };
-        let mut decided_header = header.clone();
-        decided_header.push_field(b"listwash_reason");
-        decided_header.push_field(b"listwash_detail");
-        outputs
-            .clean
-            .writer
-            .write_byte_record(header)
-            .map_err(|e| outputs.clean.error(e))?;
-        outputs
-            .review
-            .writer
-            .write_byte_record(&decided_header)
-            .map_err(|e| outputs.review.error(e))?;
-        outputs
-            .suppressed
-            .writer
-            .write_byte_record(&decided_header)
-            .map_err(|e| outputs.suppressed.error(e))?;
-        outputs
-            .rejected
-            .writer
-            .write_record(["line", "error", "raw"])
-            .map_err(|e| outputs.rejected.error(e))?;
+        let mut header_line = format_line(header, delimiter);
+        header_line.push(b'\n');
+        outputs.clean.write(&header_line)?;
+        header_line.pop();
+        for extra in ["listwash_reason", "listwash_detail"] {
+            header_line.push(delimiter);
+            header_line.extend_from_slice(extra.as_bytes());
+        }
+        header_line.push(b'\n');
+        outputs.review.write(&header_line)?;
+        outputs.suppressed.write(&header_line)?;
+        let rejected_header = format_line(["line", "error", "raw"], b',');
+        outputs.rejected.write(&rejected_header)?;
+        outputs.rejected.write(b"\n")?;
         Ok(outputs)
     }
 
-    /// Writes one decided row.
+    /// Writes one decided row: its text as read (`raw`, without line end), plus the reason
+    /// and detail for review and suppressed rows. With `--excel-safe`, a row with a
+    /// formula-like cell is written field by field instead, those cells prefixed with `'`.
     ///
     /// # Errors
     /// When the file cannot be written (disk full, …).
     pub fn write_row(
         &mut self,
         record: &csv::ByteRecord,
+        raw: &[u8],
         action: Action,
         reason: &str,
         detail: &str,
     ) -> Result<()> {
+        let risky = record.iter().filter(|f| is_formula_risk(f)).count() as u64;
+        self.formula_cells += risky;
+        self.scratch.clear();
+        if (risky > 0 && self.cells == CellPolicy::ExcelSafe)
+            || (raw.is_empty() && !record.is_empty())
+        {
+            let neutralise = self.cells == CellPolicy::ExcelSafe;
+            let fields = record.iter().map(|f| {
+                if neutralise && is_formula_risk(f) {
+                    let mut cell = Vec::with_capacity(f.len() + 1);
+                    cell.push(b'\'');
+                    cell.extend_from_slice(f);
+                    std::borrow::Cow::Owned(cell)
+                } else {
+                    std::borrow::Cow::Borrowed(f)
+                }
+            });
+            let line = format_line(fields, self.delimiter);
+            self.scratch.extend_from_slice(&line);
+        } else {
+            self.scratch.extend_from_slice(raw);
+        }
+        if action != Action::Keep {
+            self.scratch.push(self.delimiter);
+            push_field(&mut self.scratch, reason.as_bytes(), self.delimiter);
+            self.scratch.push(self.delimiter);
+            push_field(&mut self.scratch, detail.as_bytes(), self.delimiter);
+        }
+        self.scratch.push(b'\n');
         let sink = match action {
             Action::Keep => {
                 self.counts.clean += 1;
@@ -209,26 +269,7 @@ impl Outputs {
                 &mut self.suppressed
             }
         };
-        for field in record {
-            let risky = is_formula_risk(field);
-            self.formula_cells += u64::from(risky);
-            let result = if risky && self.cells == CellPolicy::ExcelSafe {
-                self.scratch.clear();
-                self.scratch.push(b'\'');
-                self.scratch.extend_from_slice(field);
-                sink.writer.write_field(&self.scratch)
-            } else {
-                sink.writer.write_field(field)
-            };
-            result.map_err(|e| sink.error(e))?;
-        }
-        if action != Action::Keep {
-            sink.writer.write_field(reason).map_err(|e| sink.error(e))?;
-            sink.writer.write_field(detail).map_err(|e| sink.error(e))?;
-        }
-        sink.writer
-            .write_record(None::<&[u8]>)
-            .map_err(|e| sink.error(e))
+        sink.write(&self.scratch)
     }
 
     /// Writes one rejected record.
@@ -238,10 +279,9 @@ impl Outputs {
     pub fn write_rejected(&mut self, rejected: &Rejected) -> Result<()> {
         self.counts.rejected += 1;
         let line = rejected.line.to_string();
-        let sink = &mut self.rejected;
-        sink.writer
-            .write_record([line.as_str(), &rejected.error, &rejected.raw])
-            .map_err(|e| sink.error(e))
+        let mut text = format_line([line.as_str(), &rejected.error, &rejected.raw], b',');
+        text.push(b'\n');
+        self.rejected.write(&text)
     }
 
     /// Sets the permission bits of the final files (default `0o600`: owner only, since they

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use libfuzzer_sys::fuzz_target;
 use listwash::decide::{Decider, RowInput};
 use listwash::engagement::History;
-use listwash::read::{Input, Item, ReadOptions};
+use listwash::read::{Batch, Input, Item, ReadOptions};
 use listwash::resolve::DomainInfo;
 use listwash::rules::RuleSet;
 use listwash::suppress::SuppressionSet;
@@ -32,12 +32,13 @@ fuzz_target!(|data: &[u8]| {
         History::empty(),
         chrono::NaiveDate::MIN,
     );
-    let mut items = Vec::new();
+    let mut batch = Batch::default();
     loop {
-        let Ok(more) = input.read_batch(7, &mut items) else {
+        let Ok(more) = input.read_batch(7, &mut batch) else {
             return;
         };
-        let texts: Vec<(u64, String)> = items
+        let texts: Vec<(u64, String)> = batch
+            .items
             .iter()
             .filter_map(|item| match item {
                 Item::Row(row) => {

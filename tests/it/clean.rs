@@ -332,7 +332,13 @@ fn excel_safe_neutralises_formulas_and_the_report_counts_them() {
         "email,note\njane@acme-widgets.com,=HYPERLINK(\"x\")\nbob@acme-widgets.com,+44 20\n";
     let plain = TestRun::new().file("in.csv", input).clean(&[]);
     assert_eq!(plain.report()["spreadsheet"]["formula_like_cells"], 2);
-    assert!(plain.out("clean.csv").contains("\"=HYPERLINK(\"\"x\"\")\""));
+    assert!(
+        plain
+            .out("clean.csv")
+            .contains("jane@acme-widgets.com,=HYPERLINK(\"x\")\n"),
+        "rows are written as they were read: {}",
+        plain.out("clean.csv")
+    );
     let safe = TestRun::new()
         .file("in.csv", input)
         .clean(&["--excel-safe"]);
@@ -487,4 +493,28 @@ fn summary_on_stderr_never_names_an_address() {
         !report.contains("jane.doe"),
         "report.json must not show addresses"
     );
+}
+
+#[test]
+fn kept_rows_are_written_byte_for_byte() {
+    let input = "email,note,when\r\n\"jane@acme-widgets.com\",\"quoted, with comma\",2024-01-01\r\n\r\nbob@acme-widgets.com,\"multi\r\nline \"\"note\"\"\",\r\nbad,x,y\r\n";
+    let run = TestRun::new().file("in.csv", input).clean(&[]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        run.out("clean.csv"),
+        "email,note,when\n\"jane@acme-widgets.com\",\"quoted, with comma\",2024-01-01\nbob@acme-widgets.com,\"multi\r\nline \"\"note\"\"\",\n"
+    );
+    assert_eq!(
+        run.out("suppressed.csv"),
+        "email,note,when,listwash_reason,listwash_detail\nbad,x,y,invalid_syntax,no @\n"
+    );
+    let rejected = TestRun::new()
+        .file(
+            "in.csv",
+            "email,n\r\na@acme-widgets.com,1\r\n\r\nragged\r\n",
+        )
+        .clean(&[]);
+    let rows = rejected.rows("rejected.csv");
+    assert_eq!(rows[0]["line"], "4", "blank lines and CRLF are counted");
+    assert_eq!(rows[0]["raw"], "ragged");
 }
