@@ -8,10 +8,10 @@
 //! details it writes never contain an address.
 
 mod parse;
+mod profiles;
 mod read;
 mod verdict;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate};
@@ -175,7 +175,7 @@ impl LogStats {
 /// All profiles, keyed by [`crate::normalize::key`].
 #[derive(Debug, Default)]
 pub struct History {
-    profiles: HashMap<u128, Profile>,
+    profiles: profiles::Profiles,
     stats: LogStats,
 }
 
@@ -185,12 +185,9 @@ impl History {
         History::default()
     }
 
-    /// Reads and aggregates the event logs with polars' streaming engine.
-    ///
-    /// Known limit (issue 4): polars 0.55's streaming group-by keeps only 4,096 groups per
-    /// thread in its in-place table and buffers the other rows' aggregation inputs until the
-    /// end, so with many distinct addresses peak memory still grows with the number of events
-    /// (about 3.3 GB for 20M events / 1M addresses).
+    /// Reads the event logs with polars' streaming engine and folds them into one profile per
+    /// address, in two streaming passes over the logs. Memory grows with the number of
+    /// distinct addresses (about 300 bytes each), not with the number of events.
     ///
     /// # Errors
     /// When a log cannot be opened or has no `email`/`event`/`timestamp` columns.
@@ -204,7 +201,7 @@ impl History {
 
     /// The profile of a normalised address's key.
     pub fn get(&self, key: u128) -> Option<&Profile> {
-        self.profiles.get(&key)
+        self.profiles.get(key)
     }
 
     /// Returns true if and only if no log was given.
@@ -218,7 +215,7 @@ impl History {
     }
 
     /// Every profile with its key, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&u128, &Profile)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&u128, &Profile)> + '_ {
         self.profiles.iter()
     }
 
