@@ -37,8 +37,9 @@ pub struct EngagementRules {
     /// A signup older than this many days with never a human open or click strengthens the
     /// recycled-trap evidence.
     pub trap_old_signup_days: u32,
-    /// In logs without a `machine` column, a click within this many seconds after a delivery to
-    /// the same address is a link scanner's (0 turns the heuristic off).
+    /// A click whose `machine` cell is missing (no such column) or empty, within this many
+    /// seconds after a delivery to the same address, is a link scanner's (0 turns the
+    /// heuristic off). An explicit true/false in the cell always decides.
     pub scanner_click_seconds: u32,
 }
 
@@ -157,8 +158,8 @@ pub struct LogStats {
     pub machine_opens_discarded: u64,
     /// Clicks marked `machine`: discarded as engagement.
     pub machine_clicks_discarded: u64,
-    /// Clicks within `scanner_click_seconds` of a delivery, in logs without a `machine`
-    /// column: discarded as engagement.
+    /// Clicks with no `machine` value (no column, or an empty cell) within
+    /// `scanner_click_seconds` after a delivery: discarded as engagement.
     pub scanner_clicks_discarded: u64,
     /// Distinct normalised addresses with a profile.
     pub distinct_addresses: u64,

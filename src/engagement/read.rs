@@ -601,7 +601,11 @@ fn fill(file: &mut std::fs::File, data: &mut Vec<u8>, want: usize) -> std::io::R
 
 /// Cuts a CSV log into chunks of whole records, each with the header line, and hands them to
 /// `chunk` in order until it returns false.
-fn csv_chunks(file: &LogFile, mut chunk: impl FnMut(Vec<u8>) -> bool) -> Result<()> {
+fn csv_chunks(
+    file: &LogFile,
+    chunk_bytes: usize,
+    mut chunk: impl FnMut(Vec<u8>) -> bool,
+) -> Result<()> {
     let io_error = |e: std::io::Error| {
         engagement_error(
             &file.path,
@@ -624,21 +628,21 @@ fn csv_chunks(file: &LogFile, mut chunk: impl FnMut(Vec<u8>) -> bool) -> Result<
     let header = data[..header_end].to_vec();
     let mut carry = data.split_off(header_end);
     loop {
-        let mut bytes = Vec::with_capacity(header.len() + CSV_CHUNK_BYTES + (1 << 16));
+        let mut bytes = Vec::with_capacity(header.len() + chunk_bytes + (1 << 16));
         bytes.extend_from_slice(&header);
         bytes.append(&mut carry);
+        let mut target = header.len() + chunk_bytes;
         let end = loop {
-            if !at_end {
-                let want = bytes.len().max(header.len() + CSV_CHUNK_BYTES);
-                at_end = fill(&mut reader, &mut bytes, want).map_err(io_error)?;
+            if !at_end && bytes.len() < target {
+                at_end = fill(&mut reader, &mut bytes, target).map_err(io_error)?;
             }
-            if at_end {
+            if at_end && bytes.len() <= target {
                 break bytes.len();
             }
-            match last_record_end(&bytes[header.len()..]) {
+            match last_record_end(&bytes[header.len()..target.min(bytes.len())]) {
                 Some(end) => break header.len() + end,
                 // A record longer than a chunk: read on.
-                None => bytes.reserve(CSV_CHUNK_BYTES),
+                None => target += chunk_bytes,
             }
         };
         carry = bytes.split_off(end);
@@ -655,6 +659,7 @@ fn csv_chunks(file: &LogFile, mut chunk: impl FnMut(Vec<u8>) -> bool) -> Result<
 /// of each chunk.
 fn run_csv(
     file: &LogFile,
+    chunk_bytes: usize,
     separator: u8,
     index: usize,
     fold: &Arc<Mutex<Fold>>,
@@ -702,7 +707,7 @@ fn run_csv(
             })
             .collect();
         let mut number = 0;
-        let read = csv_chunks(file, |bytes| {
+        let read = csv_chunks(file, chunk_bytes, |bytes| {
             let sent = send.send((number, bytes)).is_ok();
             number += 1;
             sent && !failed.load(Ordering::Relaxed)
@@ -726,6 +731,15 @@ fn run_csv(
 
 /// Reads the logs: profiles by key, and the counts for the report.
 pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(Profiles, LogStats)> {
+    load_with(paths, rules, CSV_CHUNK_BYTES)
+}
+
+/// [`load`] with CSV chunks of `chunk_bytes`.
+fn load_with(
+    paths: &[PathBuf],
+    rules: &EngagementRules,
+    chunk_bytes: usize,
+) -> Result<(Profiles, LogStats)> {
     let files = paths
         .iter()
         .map(|p| inspect(p))
@@ -739,7 +753,7 @@ pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(Profil
     let mut chunk_rows = Vec::with_capacity(files.len());
     for (index, file) in files.iter().enumerate() {
         chunk_rows.push(match file.format {
-            Format::Csv { separator } => run_csv(file, separator, index, &fold)?,
+            Format::Csv { separator } => run_csv(file, chunk_bytes, separator, index, &fold)?,
             Format::Parquet => vec![run_frame(
                 scan(&file.path, file.format)?,
                 file,
@@ -852,5 +866,64 @@ mod tests {
         }
         assert_eq!(address_key("  ", &mut buffer), Err(EMPTY_EMAIL));
         assert_eq!(address_key("no-at-sign", &mut buffer), Err(NOT_AN_ADDRESS));
+    }
+
+    #[test]
+    fn record_boundaries_respect_quotes() {
+        let data = b"a,\"x\ny\",1\nb,2\nc,\"\"\"q\n\",3\n";
+        assert_eq!(first_record_end(data), Some(10));
+        assert_eq!(last_record_end(data), Some(data.len()));
+        assert_eq!(last_record_end(&data[..data.len() - 1]), Some(14));
+        assert_eq!(last_record_end(b"a,\"open\n"), None);
+        assert_eq!(first_record_end(b"a,\"open\n"), None);
+    }
+
+    #[test]
+    fn small_chunks_cut_at_record_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quoted.csv");
+        let mut text = String::from("email,event,timestamp,note\n");
+        for i in 0..50 {
+            text.push_str(&format!(
+                "u{i}@example.com,open,2024-01-{:02},\"a\nquoted, \"\"line\"\"\"\n",
+                i % 28 + 1
+            ));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let file = inspect(&path).unwrap();
+        let mut body = Vec::new();
+        let mut chunks = 0;
+        csv_chunks(&file, 100, |bytes| {
+            let (header, rest) = bytes.split_at(27);
+            assert_eq!(header, b"email,event,timestamp,note\n");
+            assert!(rest.ends_with(b"\"\n"));
+            body.extend_from_slice(rest);
+            chunks += 1;
+            true
+        })
+        .unwrap();
+        assert!(chunks > 10);
+        assert_eq!(body, text.as_bytes()[27..]);
+    }
+
+    fn sorted(profiles: &Profiles) -> Vec<(u128, crate::engagement::Profile)> {
+        let mut all: Vec<_> = profiles.iter().map(|(k, p)| (*k, p.clone())).collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
+    }
+
+    #[test]
+    fn chunk_size_changes_nothing() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engagement");
+        let paths: Vec<PathBuf> = ["garbage.csv", "boundaries.csv", "scanner.csv"]
+            .iter()
+            .map(|name| fixtures.join(name))
+            .collect();
+        let rules = EngagementRules::default();
+        let (whole, whole_stats) = load(&paths, &rules).unwrap();
+        let (small, small_stats) = load_with(&paths, &rules, 64).unwrap();
+        assert_eq!(whole_stats, small_stats);
+        assert_eq!(sorted(&whole), sorted(&small));
+        assert_eq!(whole_stats.first_unparsed[0].line, 3);
     }
 }
