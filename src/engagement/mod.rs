@@ -187,11 +187,13 @@ impl History {
     }
 
     /// Reads the event logs with polars' streaming engine and folds them into one profile per
-    /// address, in two streaming passes over the logs. Memory grows with the number of
-    /// distinct addresses (about 300 bytes each), not with the number of events.
+    /// address. Memory grows with the number of distinct addresses (about 300 bytes each), not
+    /// with the number of events; the logs are read once, and every send and delivery is
+    /// spilled to an unlinked temporary file (12 bytes each, in `TMPDIR`) for the second pass.
     ///
     /// # Errors
-    /// When a log cannot be opened or has no `email`/`event`/`timestamp` columns.
+    /// When a log cannot be opened or has no `email`/`event`/`timestamp` columns, or the
+    /// temporary spill files cannot be written.
     pub fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<History> {
         if paths.is_empty() {
             return Ok(History::empty());

@@ -308,7 +308,7 @@ const MIN_SLICE: usize = 8_192;
 /// CSV logs are handed to polars in chunks of about this many bytes, cut at record
 /// boundaries. Given a path, polars 0.55 memory-maps the whole file, and every page it has
 /// parsed stays in the process's resident set until the end (1.2 GB for a 1.2 GB log).
-const CSV_CHUNK_BYTES: usize = 32 << 20;
+const CSV_CHUNK_BYTES: usize = 16 << 20;
 
 /// CSV chunks parsed at the same time. polars finds the record boundaries of a chunk on one
 /// thread (its SIMD line counter needs a nightly compiler), so one chunk at a time leaves
