@@ -6,8 +6,12 @@
 #   EVENTS=2000000 CONTACTS=100000 scripts/bench_engagement.sh
 #
 # Env: EVENTS, CONTACTS, WORK (scratch dir, default $TMPDIR/listwash-bench), CARGO_TARGET_DIR.
-# Prints wall time and peak RSS (/usr/bin/time -v) for each, the ratios, and checks that all
-# three computed the same per-address aggregates (checksum line).
+# Prints wall time and peak RSS (/usr/bin/time -v) for each, then the ratios of this one run:
+#   wall ratio  = other's wall time / listwash's   (> 1: listwash is faster)
+#   RSS ratio   = other's peak RSS  / listwash's   (> 1: listwash uses less memory)
+#   listwash peak RSS / log size on disk           (issue 4: must be well under 1)
+# and checks that all three computed the same per-address aggregates (checksum line).
+# Targets (issue 4): both wall ratios >= 1, listwash peak RSS well under the log's size.
 set -euo pipefail
 
 EVENTS=${EVENTS:-20000000}
@@ -159,13 +163,16 @@ run() {  # name, command...
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$WORK/$name.time")
     rss=$(awk -F': ' '/Maximum resident set size/ {print int($2 / 1024)}' "$WORK/$name.time")
     printf '%-10s wall %7.2f s   peak RSS %6d MB   %s\n' "$name" "$wall" "$rss" "$(grep checksum "$WORK/$name.out")"
-    eval "WALL_$name=$wall"
+    eval "WALL_$name=$wall RSS_$name=$rss"
 }
 run listwash "$BIN/engagement_bench" "$LOG"
 run duckdb "$PY" "$WORK/bench_duckdb.py" "$LOG"
 run polars "$PY" "$WORK/bench_polars.py" "$LOG"
-awk -v l="$WALL_listwash" -v d="$WALL_duckdb" -v p="$WALL_polars" 'BEGIN {
-    printf "ratios (time / listwash time): duckdb %.2f, polars-python %.2f\n", d / l, p / l }'
+awk -v l="$WALL_listwash" -v d="$WALL_duckdb" -v p="$WALL_polars" \
+    -v lr="$RSS_listwash" -v dr="$RSS_duckdb" -v pr="$RSS_polars" -v size="$SIZE" 'BEGIN {
+    printf "wall ratio (other / listwash, > 1: listwash faster):      duckdb %.2f, polars-python %.2f\n", d / l, p / l
+    printf "peak RSS ratio (other / listwash, > 1: listwash smaller): duckdb %.2f, polars-python %.2f\n", dr / lr, pr / lr
+    printf "listwash peak RSS / log size on disk: %.2f (%d MB / %d MB)\n", lr * 1048576 / size, lr, size / 1000000 }'
 if [ "$(grep -h checksum "$WORK"/{listwash,duckdb,polars}.out | sort -u | wc -l)" = 1 ]; then
     echo "checksums: all three agree"
 else

@@ -1,49 +1,39 @@
-//! Reading event logs with polars: scan, classify, aggregate per address (streaming engine).
+//! Reading event logs with polars: scan, parse, and hand the rows to the fold.
 //!
-//! Every row's address is keyed while it is scanned, exactly like contacts
-//! ([`crate::normalize::key_of`]: trimmed, lower-cased, IDNA domain, XXH3-128), and the
-//! 128-bit key travels as two `u64` columns. Grouping by those rather than by the address
-//! string halves the time and the memory of the group-by (measured on 20M events), merges
-//! spellings of one address (IDNA forms) for free, and never keeps an address in memory.
+//! polars' streaming engine scans each log (CSV or Parquet, only the needed columns, with a
+//! row index for line numbers) and hands its output over batch by batch
+//! ([`LazyFrame::sink_batches`]); each batch is parsed on every core (rayon: the address key
+//! like contacts' — [`crate::normalize::key_of`]: trimmed, lower-cased, IDNA domain,
+//! XXH3-128 —, the event code, the time in Unix seconds, the `machine` flag) and folded into
+//! per-address profiles ([`super::profiles`]), shard by shard. Nothing is kept per event, so
+//! memory is bounded by the number of distinct addresses. A second streaming pass counts the
+//! deliveries after the last hard bounce and the sends after the last human engagement
+//! (see [`super::profiles`] for why two passes suffice, scanner clicks included).
 //!
-//! Two streaming passes over the logs, both grouped by key:
-//! 1. every count, first and last time that needs no ordering (sends, deliveries, last human
-//!    open and click, bounces, complaints, unsubscribes, …); rows that cannot be understood get
-//!    sentinel keys, so they are counted in the same pass;
-//! 2. for addresses with a hard bounce or a human open or click: deliveries after the last hard
-//!    bounce and sends after the last human engagement, by joining pass 1's times back.
+//! polars' own streaming group-by is not used: in 0.55 it aggregates in place only the 4,096
+//! hottest keys per thread and buffers the other rows' aggregation inputs until the end, so
+//! its memory grows with the number of events (3.3 GB for 20M events / 1M addresses).
 //!
-//! Memory: polars 0.55's streaming group-by aggregates in place only the 4,096 hottest keys
-//! per thread (`POLARS_HOT_TABLE_SIZE`) and stores the other rows' aggregation inputs until
-//! the end, so each `when(..).then(ts)` input costs 8 bytes per event. Fewer such inputs (or
-//! a group-by on (address, event)) is the next step to get peak RSS under the log's size.
-//!
-//! In logs without a `machine` column, clicks within `scanner_click_seconds` after a delivery
-//! to the same address are found first by a bucketed equi-join.
+//! Rows that cannot be understood are counted (and the first ones listed with their line) in
+//! the first pass; they never reach a profile.
 
-use std::collections::HashMap;
 use std::io::Read;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::parse::{self, Event};
-use super::{EngagementRules, LogStats, Profile, UnparsedRow};
+use super::profiles::{Profiles, Row, SHARDS, shard_of};
+use super::{EngagementRules, LogStats, UnparsedCounts, UnparsedRow};
 use crate::error::{Error, Result};
 use crate::normalize::{key, key_of};
 
 /// The row index polars adds while scanning.
 const ROW_INDEX: &str = "__listwash_row";
-
-/// Sentinel keys (high half 0, low half below 5) for rows that are not events of an address.
-/// A real address hashes to one of them with probability 5 in 2^128.
-const EMPTY_EMAIL: u64 = 0;
-const NOT_AN_ADDRESS: u64 = 1;
-const UNKNOWN_EVENT: u64 = 2;
-const BAD_TIMESTAMP: u64 = 3;
-const IGNORED: u64 = 4;
-const SENTINELS: u64 = 5;
 
 /// What a column of the log holds, with the header names accepted for it (case-insensitive).
 const EMAIL_NAMES: &[&str] = &["email", "email_address", "recipient", "address"];
@@ -193,43 +183,6 @@ fn inspect(path: &Path) -> Result<LogFile> {
     })
 }
 
-fn output(
-    name: &str,
-    dtype: DataType,
-) -> impl Fn(&Schema, &[Field]) -> PolarsResult<Field> + Send + Sync + 'static {
-    let name = PlSmallStr::from(name);
-    move |_, _| Ok(Field::new(name.clone(), dtype.clone()))
-}
-
-fn output1(
-    name: &str,
-    dtype: DataType,
-) -> impl Fn(&Schema, &Field) -> PolarsResult<Field> + Send + Sync + 'static {
-    let name = PlSmallStr::from(name);
-    move |_, _| Ok(Field::new(name.clone(), dtype.clone()))
-}
-
-/// Event names (and bounce types) to [`Event`] codes.
-fn event_codes(columns: &mut [Column]) -> PolarsResult<Column> {
-    let events = columns[0].cast(&DataType::String)?;
-    let events = events.str()?;
-    let codes: NoNull<UInt32Chunked> = match columns.get(1) {
-        Some(types) => {
-            let types = types.cast(&DataType::String)?;
-            events
-                .iter()
-                .zip(types.str()?.iter())
-                .map(|(event, kind)| event.map_or(Event::Unknown, |e| parse::event(e, kind)) as u32)
-                .collect()
-        }
-        None => events
-            .iter()
-            .map(|e| e.map_or(Event::Unknown, |e| parse::event(e, None)) as u32)
-            .collect(),
-    };
-    Ok(codes.into_inner().with_name("code".into()).into_column())
-}
-
 /// Timestamp cells of any type to Unix seconds (null when unparseable).
 fn unix_times(column: Column) -> PolarsResult<Column> {
     let seconds: Int64Chunked = match column.dtype() {
@@ -312,12 +265,12 @@ fn machine_flags(column: Column) -> PolarsResult<Column> {
     Ok(flags.with_name("machine".into()).into_column())
 }
 
-/// The key of an address cell, or a sentinel (high half 0) for an empty cell or a cell that
-/// is not an address. Same result as [`key_of`], without its allocation for ASCII cells.
-fn address_key(raw: &str, buffer: &mut String) -> u128 {
+/// The key of an address cell ([`key_of`], without its allocation for ASCII cells), or the
+/// problem with the cell.
+fn address_key(raw: &str, buffer: &mut String) -> std::result::Result<u128, &'static str> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
-        return u128::from(EMPTY_EMAIL);
+        return Err(EMPTY_EMAIL);
     }
     let key = if trimmed.is_ascii() {
         trimmed.contains('@').then(|| {
@@ -329,589 +282,571 @@ fn address_key(raw: &str, buffer: &mut String) -> u128 {
     } else {
         key_of(trimmed)
     };
-    key.unwrap_or(u128::from(NOT_AN_ADDRESS))
+    key.ok_or(NOT_AN_ADDRESS)
 }
 
-/// One half of [`address_key`] for a column of address cells.
-fn address_key_half(column: Column, high: bool) -> PolarsResult<Column> {
-    let text = column.cast(&DataType::String)?;
-    let mut buffer = String::with_capacity(64);
-    let keys: NoNull<UInt64Chunked> = text
+/// The problems of rows that cannot be understood, as [`UnparsedRow::problem`] names them.
+const EMPTY_EMAIL: &str = "empty_email";
+const NOT_AN_ADDRESS: &str = "not_an_address";
+const UNKNOWN_EVENT: &str = "unknown_event";
+const BAD_TIMESTAMP: &str = "bad_timestamp";
+
+/// The aliases of the columns each batch holds.
+const EMAIL: &str = "__listwash_email";
+const EVENT: &str = "__listwash_event";
+const TIME: &str = "__listwash_time";
+const MACHINE: &str = "__listwash_machine";
+const BOUNCE_TYPE: &str = "__listwash_bounce_type";
+
+/// Rows per batch handed over by polars (its CSV morsels are ~10k rows; bigger batches let a
+/// batch be parsed and folded on every core).
+const BATCH_ROWS: usize = 1 << 17;
+
+/// Batches are parsed in slices of at least this many rows (one rayon task each).
+const MIN_SLICE: usize = 8_192;
+
+/// CSV logs are handed to polars in chunks of about this many bytes, cut at record
+/// boundaries. Given a path, polars 0.55 memory-maps the whole file, and every page it has
+/// parsed stays in the process's resident set until the end (1.2 GB for a 1.2 GB log).
+const CSV_CHUNK_BYTES: usize = 16 << 20;
+
+/// CSV chunks parsed at the same time. polars finds the record boundaries of a chunk on one
+/// thread (its SIMD line counter needs a nightly compiler), so one chunk at a time leaves
+/// cores idle.
+const CSV_WORKERS: usize = 2;
+
+/// Row counts of pass 1.
+#[derive(Debug, Default, Clone)]
+struct Counts {
+    rows_read: u64,
+    rows_used: u64,
+    unparsed: UnparsedCounts,
+    ignored: u64,
+    machine_opens: u64,
+    machine_clicks: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.rows_read += other.rows_read;
+        self.rows_used += other.rows_used;
+        let (mine, theirs) = (&mut self.unparsed, &other.unparsed);
+        mine.empty_email += theirs.empty_email;
+        mine.not_an_address += theirs.not_an_address;
+        mine.unknown_event += theirs.unknown_event;
+        mine.bad_timestamp += theirs.bad_timestamp;
+        self.ignored += other.ignored;
+        self.machine_opens += other.machine_opens;
+        self.machine_clicks += other.machine_clicks;
+    }
+}
+
+/// Where an unparsed row is: file index, chunk of the file, row in the chunk.
+type Place = (usize, usize, u64);
+
+/// One slice of a batch, parsed: usable rows by shard, counts, the first unparsed rows (by
+/// row index in the chunk).
+#[derive(Debug, Default)]
+struct Parsed {
+    rows: Vec<Vec<Row>>,
+    counts: Counts,
+    unparsed: Vec<(u64, &'static str)>,
+}
+
+/// Keeps the `LogStats::FIRST_UNPARSED` smallest entries of `list` (sorted).
+fn keep_first<T: Ord>(list: &mut Vec<T>) {
+    list.sort_unstable();
+    list.truncate(LogStats::FIRST_UNPARSED);
+}
+
+/// Parses one slice of a batch (columns named by the aliases above, plus [`ROW_INDEX`]).
+fn parse_rows(frame: &DataFrame) -> PolarsResult<Parsed> {
+    let height = frame.height();
+    let mut parsed = Parsed {
+        rows: (0..SHARDS)
+            .map(|_| Vec::with_capacity(height / SHARDS * 5 / 4 + 8))
+            .collect(),
+        ..Parsed::default()
+    };
+    let emails = frame.column(EMAIL)?.cast(&DataType::String)?;
+    let events = frame.column(EVENT)?.cast(&DataType::String)?;
+    let times = unix_times(frame.column(TIME)?.clone())?;
+    let machines = match frame.column(MACHINE) {
+        Ok(column) => Some(machine_flags(column.clone())?),
+        Err(_) => None,
+    };
+    let bounce_types = match frame.column(BOUNCE_TYPE) {
+        Ok(column) => Some(column.cast(&DataType::String)?),
+        Err(_) => None,
+    };
+    let rows = frame.column(ROW_INDEX)?.cast(&DataType::UInt64)?;
+
+    let machine_cells: Box<dyn Iterator<Item = Option<bool>>> = match &machines {
+        Some(column) => Box::new(column.bool()?.iter()),
+        None => Box::new(std::iter::repeat(None)),
+    };
+    let bounce_cells: Box<dyn Iterator<Item = Option<&str>>> = match &bounce_types {
+        Some(column) => Box::new(column.str()?.iter()),
+        None => Box::new(std::iter::repeat(None)),
+    };
+    let cells = emails
         .str()?
         .iter()
-        .map(|cell| {
-            let key = cell.map_or(u128::from(EMPTY_EMAIL), |c| address_key(c, &mut buffer));
-            if high { (key >> 64) as u64 } else { key as u64 }
-        })
-        .collect();
-    Ok(keys
-        .into_inner()
-        .with_name(if high { "hi" } else { "lo" }.into())
-        .into_column())
+        .zip(events.str()?.iter())
+        .zip(times.i64()?.iter())
+        .zip(machine_cells.zip(bounce_cells))
+        .zip(rows.u64()?.iter());
+    let mut buffer = String::with_capacity(64);
+    let counts = &mut parsed.counts;
+    for ((((email, event), ts), (machine, bounce_type)), row) in cells {
+        counts.rows_read += 1;
+        let event = event.map_or(Event::Unknown, |e| parse::event(e, bounce_type));
+        let key = email.map_or(Err(EMPTY_EMAIL), |e| address_key(e, &mut buffer));
+        let problem = match (key, event, ts) {
+            (Err(problem), ..) => problem,
+            (_, Event::Unknown, _) => UNKNOWN_EVENT,
+            (_, _, None) => BAD_TIMESTAMP,
+            (_, Event::Ignored, _) => {
+                counts.ignored += 1;
+                continue;
+            }
+            (Ok(key), event, Some(ts)) => {
+                counts.rows_used += 1;
+                match (event, machine) {
+                    (Event::Open, Some(true)) => counts.machine_opens += 1,
+                    (Event::Click, Some(true)) => counts.machine_clicks += 1,
+                    _ => {}
+                }
+                parsed.rows[shard_of(key)].push(Row {
+                    key,
+                    ts,
+                    event,
+                    machine,
+                });
+                continue;
+            }
+        };
+        let slot = match problem {
+            EMPTY_EMAIL => &mut counts.unparsed.empty_email,
+            NOT_AN_ADDRESS => &mut counts.unparsed.not_an_address,
+            UNKNOWN_EVENT => &mut counts.unparsed.unknown_event,
+            _ => &mut counts.unparsed.bad_timestamp,
+        };
+        *slot += 1;
+        if let Some(row) = row {
+            parsed.unparsed.push((row, problem));
+            if parsed.unparsed.len() >= 4 * LogStats::FIRST_UNPARSED {
+                keep_first(&mut parsed.unparsed);
+            }
+        }
+    }
+    keep_first(&mut parsed.unparsed);
+    Ok(parsed)
 }
 
-fn is(event: Event) -> Expr {
-    col("code").eq(lit(event as u32))
+/// Parses a batch on every core.
+fn parse_batch(frame: &DataFrame) -> PolarsResult<Vec<Parsed>> {
+    let height = frame.height();
+    let pieces = (height / MIN_SLICE).clamp(1, rayon::current_num_threads() * 4);
+    let step = height.div_ceil(pieces).max(1);
+    (0..pieces)
+        .into_par_iter()
+        .map(|i| parse_rows(&frame.slice((i * step) as i64, step)))
+        .collect()
 }
 
-/// All logs as one frame: `key` (the address, or a sentinel), `code`, `ts`, `machine`,
-/// `file`, `line`.
-fn events(files: &[LogFile]) -> Result<LazyFrame> {
-    let mut frames = Vec::with_capacity(files.len());
-    for (index, file) in files.iter().enumerate() {
-        let event = match &file.bounce_type {
-            Some(kind) => col(&*file.event).map_many(
-                event_codes,
-                &[col(&**kind)],
-                output("code", DataType::UInt32),
-            ),
-            None => col(&*file.event).map_many(event_codes, &[], output("code", DataType::UInt32)),
-        };
-        let machine = match &file.machine {
-            Some(name) => col(&**name).map(machine_flags, |_, f| {
-                Ok(Field::new(f.name().clone(), DataType::Boolean))
-            }),
-            None => lit(NULL).cast(DataType::Boolean),
-        };
-        // CSV: line 1 is the header; Parquet: rows count from 1.
-        let first_line: u64 = match file.format {
-            Format::Csv { .. } => 2,
-            Format::Parquet => 1,
-        };
-        let frame = scan(&file.path, file.format)?.select([
-            col(&*file.email)
-                .map(
-                    |c| address_key_half(c, true),
-                    output1("hi", DataType::UInt64),
-                )
-                .alias("hi"),
-            col(&*file.email)
-                .map(
-                    |c| address_key_half(c, false),
-                    output1("lo", DataType::UInt64),
-                )
-                .alias("lo"),
-            event.alias("code"),
-            col(&*file.timestamp)
-                .map(unix_times, |_, f| {
-                    Ok(Field::new(f.name().clone(), DataType::Int64))
+/// Everything the batches are folded into (behind a mutex: batches of several chunks arrive
+/// at once).
+#[derive(Debug, Default)]
+struct Fold {
+    profiles: Profiles,
+    counts: Counts,
+    /// The first unparsed rows.
+    unparsed: Vec<(Place, &'static str)>,
+    /// Scanner-click heuristic on.
+    scanner: bool,
+}
+
+impl Fold {
+    /// Folds a parsed batch of chunk `chunk` of file `file`, shard by shard on every core.
+    fn absorb(&mut self, parsed: &[Parsed], file: usize, chunk: usize) -> std::io::Result<()> {
+        let scanner = self.scanner;
+        self.profiles
+            .shards
+            .par_iter_mut()
+            .enumerate()
+            .try_for_each(|(s, shard)| {
+                parsed.iter().try_for_each(|slice| match slice.rows.get(s) {
+                    Some(rows) => shard.fold(rows, scanner),
+                    None => Ok(()),
                 })
-                .alias("ts"),
-            machine.alias("machine"),
-            lit(index as u32).alias("file"),
-            (col(ROW_INDEX).cast(DataType::UInt64) + lit(first_line)).alias("line"),
-        ]);
-        frames.push(frame);
+            })?;
+        for slice in parsed {
+            self.counts.add(&slice.counts);
+            self.unparsed.extend(
+                slice
+                    .unparsed
+                    .iter()
+                    .map(|(row, problem)| ((file, chunk, *row), *problem)),
+            );
+        }
+        keep_first(&mut self.unparsed);
+        Ok(())
     }
-    let all = if frames.len() == 1 {
-        frames
-            .pop()
-            .ok_or_else(|| engagement_error(Path::new("-"), "no event log"))?
-    } else {
-        concat(frames, UnionArgs::default()).map_err(|e| polars_error(&files[0].path, &e))?
-    };
-    let bad_email = col("hi").eq(lit(0u64)).and(col("lo").lt(lit(SENTINELS)));
-    let unusable = is(Event::Unknown)
-        .or(col("ts").is_null())
-        .or(is(Event::Ignored));
-    let hi = when(bad_email.clone())
-        .then(col("hi"))
-        .when(unusable)
-        .then(lit(0u64))
-        .otherwise(col("hi"))
-        .alias("hi");
-    let lo = when(bad_email)
-        .then(col("lo"))
-        .when(is(Event::Unknown))
-        .then(lit(UNKNOWN_EVENT))
-        .when(col("ts").is_null())
-        .then(lit(BAD_TIMESTAMP))
-        .when(is(Event::Ignored))
-        .then(lit(IGNORED))
-        .otherwise(col("lo"))
-        .alias("lo");
-    Ok(all.select([
-        hi,
-        lo,
-        col("code"),
-        col("ts"),
-        col("machine"),
-        col("file"),
-        col("line"),
-    ]))
 }
 
-fn collect(frame: LazyFrame, files: &[LogFile]) -> Result<DataFrame> {
+/// Runs one scan (a whole Parquet log, or a CSV chunk) of log `index` into the fold.
+/// Returns how many rows polars read.
+fn run_frame(
+    frame: LazyFrame,
+    file: &LogFile,
+    place: (usize, usize),
+    fold: &Arc<Mutex<Fold>>,
+) -> Result<u64> {
+    let mut columns = vec![
+        col(&*file.email).alias(EMAIL),
+        col(&*file.event).alias(EVENT),
+        col(&*file.timestamp).alias(TIME),
+        col(ROW_INDEX),
+    ];
+    if let Some(name) = &file.machine {
+        columns.push(col(&**name).alias(MACHINE));
+    }
+    if let Some(name) = &file.bounce_type {
+        columns.push(col(&**name).alias(BOUNCE_TYPE));
+    }
+    let shared = Arc::clone(fold);
+    let rows = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&rows);
+    let callback = PlanCallback::new(move |batch: DataFrame| {
+        counter.fetch_add(batch.height() as u64, Ordering::Relaxed);
+        let parsed = parse_batch(&batch)?;
+        drop(batch);
+        let mut fold = shared
+            .lock()
+            .map_err(|_| polars_err!(ComputeError: "an earlier batch failed"))?;
+        fold.absorb(&parsed, place.0, place.1).map_err(|e| {
+            polars_err!(ComputeError: "cannot write a temporary file ({e}); check TMPDIR's free space")
+        })?;
+        Ok(false)
+    });
     frame
-        .collect_with_engine(Engine::Streaming)
-        .map(|r| r.unwrap_single())
-        .map_err(|e| polars_error(&files[0].path, &e))
+        .select(columns)
+        .sink_batches(callback, false, NonZeroUsize::new(BATCH_ROWS))
+        .and_then(|plan| plan.collect_with_engine(Engine::Streaming))
+        .map_err(|e| polars_error(&file.path, &e))?;
+    Ok(rows.load(Ordering::Relaxed))
 }
 
-/// Clicks (in logs without a `machine` column) within `window` seconds after a delivery to
-/// the same address: `file`, `line`, `scanner` (true). Deliveries are put in `window`-second
-/// buckets and in the next bucket too, so an equi-join on (address, bucket) finds every pair.
-fn scanner_clicks(files: &[LogFile], window: i64) -> Result<DataFrame> {
-    let bucket = |e: Expr| e.clone() - e % lit(window);
-    let clicks = events(files)?
-        .filter(is(Event::Click).and(col("machine").is_null()))
-        .select([
-            col("hi"),
-            col("lo"),
-            col("ts").alias("click"),
-            bucket(col("ts")).alias("bucket"),
-            col("file"),
-            col("line"),
-        ]);
-    let deliveries = events(files)?.filter(is(Event::Delivered)).select([
-        col("hi"),
-        col("lo"),
-        col("ts").alias("delivery"),
-    ]);
-    let same = deliveries
-        .clone()
-        .with_column(bucket(col("delivery")).alias("bucket"));
-    let next = deliveries.with_column((bucket(col("delivery")) + lit(window)).alias("bucket"));
-    let deliveries =
-        concat([same, next], UnionArgs::default()).map_err(|e| polars_error(&files[0].path, &e))?;
-    let found = clicks
-        .join(
-            deliveries,
-            [col("hi"), col("lo"), col("bucket")],
-            [col("hi"), col("lo"), col("bucket")],
-            JoinArgs::new(JoinType::Inner),
+/// A CSV chunk (the header line, then whole records) as a lazy frame with a row index.
+fn csv_chunk(bytes: Vec<u8>, separator: u8) -> PolarsResult<LazyFrame> {
+    LazyCsvReader::new_with_sources(ScanSources::Buffers(Arc::from(vec![bytes.into()])))
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_separator(separator)
+        .with_truncate_ragged_lines(true)
+        .with_encoding(CsvEncoding::LossyUtf8)
+        .with_row_index(Some(RowIndex {
+            name: ROW_INDEX.into(),
+            offset: 0,
+        }))
+        .finish()
+}
+
+/// The number of `"` bytes in `bytes`.
+fn quotes(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'"', bytes).count()
+}
+
+/// The end (after its `\n`) of the first record of `data`, which starts outside quotes.
+fn first_record_end(data: &[u8]) -> Option<usize> {
+    let mut inside = false;
+    let mut from = 0;
+    for newline in memchr::memchr_iter(b'\n', data) {
+        inside ^= quotes(&data[from..newline]) % 2 == 1;
+        if !inside {
+            return Some(newline + 1);
+        }
+        from = newline;
+    }
+    None
+}
+
+/// The end (after its `\n`) of the last whole record of `data`, which starts outside quotes.
+fn last_record_end(data: &[u8]) -> Option<usize> {
+    let mut end = memchr::memrchr(b'\n', data)?;
+    let mut inside = quotes(&data[..end]) % 2 == 1;
+    while inside {
+        let previous = memchr::memrchr(b'\n', &data[..end])?;
+        inside ^= quotes(&data[previous..end]) % 2 == 1;
+        end = previous;
+    }
+    Some(end + 1)
+}
+
+/// Reads `file` into `data` until it holds `want` bytes or the file ends. Returns true at the
+/// end of the file.
+fn fill(file: &mut std::fs::File, data: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    while data.len() < want {
+        let before = data.len();
+        let read = (&mut *file)
+            .take((want - before) as u64)
+            .read_to_end(data)?;
+        if read == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Cuts a CSV log into chunks of whole records, each with the header line, and hands them to
+/// `chunk` in order until it returns false.
+fn csv_chunks(
+    file: &LogFile,
+    chunk_bytes: usize,
+    mut chunk: impl FnMut(Vec<u8>) -> bool,
+) -> Result<()> {
+    let io_error = |e: std::io::Error| {
+        engagement_error(
+            &file.path,
+            format!("cannot read: {e}; check the path given to --engagement"),
         )
-        .filter(
-            col("click")
-                .gt_eq(col("delivery"))
-                .and((col("click") - col("delivery")).lt_eq(lit(window))),
-        )
-        .select([col("file"), col("line")])
-        .unique(None, UniqueKeepStrategy::Any)
-        .with_column(lit(true).alias("scanner"));
-    collect(found, files)
+    };
+    let mut reader = std::fs::File::open(&file.path).map_err(io_error)?;
+    let mut data = Vec::with_capacity(1 << 16);
+    let mut at_end = false;
+    let header_end = loop {
+        if let Some(end) = first_record_end(&data) {
+            break end;
+        }
+        if at_end {
+            break data.len();
+        }
+        let want = data.len() + (1 << 16);
+        at_end = fill(&mut reader, &mut data, want).map_err(io_error)?;
+    };
+    let header = data[..header_end].to_vec();
+    let mut carry = data.split_off(header_end);
+    loop {
+        let mut bytes = Vec::with_capacity(header.len() + chunk_bytes + (1 << 16));
+        bytes.extend_from_slice(&header);
+        bytes.append(&mut carry);
+        let mut target = header.len() + chunk_bytes;
+        let end = loop {
+            if !at_end && bytes.len() < target {
+                at_end = fill(&mut reader, &mut bytes, target).map_err(io_error)?;
+            }
+            if at_end && bytes.len() <= target {
+                break bytes.len();
+            }
+            match last_record_end(&bytes[header.len()..target.min(bytes.len())]) {
+                Some(end) => break header.len() + end,
+                // A record longer than a chunk: read on.
+                None => target += chunk_bytes,
+            }
+        };
+        carry = bytes.split_off(end);
+        if bytes.len() > header.len() && !chunk(bytes) {
+            return Ok(());
+        }
+        if at_end && carry.is_empty() {
+            return Ok(());
+        }
+    }
 }
 
-/// Typed access to an aggregated frame's columns, by position in the names given.
-struct Columns {
-    counts: Vec<UInt64Chunked>,
-    times: Vec<Int64Chunked>,
-}
-
-impl Columns {
-    fn new(frame: &DataFrame, counts: &[&str], times: &[&str]) -> PolarsResult<Columns> {
-        let counts = counts
-            .iter()
-            .map(|name| {
-                let column = frame
-                    .column(name)?
-                    .cast(&DataType::UInt64)?
-                    .fill_null(FillNullStrategy::Zero)?;
-                Ok(column.u64()?.rechunk().into_owned())
+/// Streams one CSV log through the fold, [`CSV_WORKERS`] chunks at a time. Returns the rows
+/// of each chunk.
+fn run_csv(
+    file: &LogFile,
+    chunk_bytes: usize,
+    separator: u8,
+    index: usize,
+    fold: &Arc<Mutex<Fold>>,
+) -> Result<Vec<u64>> {
+    let (send, receive) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(0);
+    let receive = Mutex::new(receive);
+    let failed = AtomicBool::new(false);
+    let rows = Mutex::new(Vec::<u64>::new());
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..CSV_WORKERS)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    let mut outcome = Ok(());
+                    loop {
+                        let next = match receive.lock() {
+                            Ok(receive) => receive.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok((number, bytes)) = next else {
+                            break;
+                        };
+                        if outcome.is_err() || failed.load(Ordering::Relaxed) {
+                            continue; // drain, so that the reader never blocks
+                        }
+                        let counted = csv_chunk(bytes, separator)
+                            .map_err(|e| polars_error(&file.path, &e))
+                            .and_then(|frame| run_frame(frame, file, (index, number), fold));
+                        match counted {
+                            Ok(count) => {
+                                if let Ok(mut rows) = rows.lock() {
+                                    if rows.len() <= number {
+                                        rows.resize(number + 1, 0);
+                                    }
+                                    rows[number] = count;
+                                }
+                            }
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                outcome = Err(e);
+                            }
+                        }
+                    }
+                    outcome
+                })
             })
-            .collect::<PolarsResult<_>>()?;
-        let times = times
-            .iter()
-            .map(|name| {
-                let column = frame.column(name)?.cast(&DataType::Int64)?;
-                Ok(column.i64()?.rechunk().into_owned())
-            })
-            .collect::<PolarsResult<_>>()?;
-        Ok(Columns { counts, times })
-    }
-
-    fn count(&self, column: usize, row: usize) -> u64 {
-        self.counts
-            .get(column)
-            .and_then(|c| c.get(row))
-            .unwrap_or(0)
-    }
-
-    fn time(&self, column: usize, row: usize) -> Option<i64> {
-        self.times.get(column).and_then(|c| c.get(row))
-    }
+            .collect();
+        let mut number = 0;
+        let read = csv_chunks(file, chunk_bytes, |bytes| {
+            let sent = send.send((number, bytes)).is_ok();
+            number += 1;
+            sent && !failed.load(Ordering::Relaxed)
+        });
+        drop(send);
+        let mut outcome = read;
+        for worker in workers {
+            let done = worker.join().unwrap_or_else(|_| {
+                Err(engagement_error(
+                    &file.path,
+                    "internal error: a reader thread panicked",
+                ))
+            });
+            outcome = outcome.and(done);
+        }
+        outcome
+    })?;
+    rows.into_inner()
+        .map_err(|_| engagement_error(&file.path, "internal error: a reader thread panicked"))
 }
-
-/// Pass 1's count columns, in the order of the `C_*` indices.
-const COUNTS: &[&str] = &[
-    "lo",
-    "hi_min",
-    "hi_max",
-    "rows",
-    "sent",
-    "delivered",
-    "machine_opens",
-    "machine_clicks",
-    "scanner_clicks",
-    "hard",
-    "soft",
-    "complaints",
-    "unsubscribes",
-];
-const C_LO: usize = 0;
-const C_HI_MIN: usize = 1;
-const C_HI_MAX: usize = 2;
-const C_ROWS: usize = 3;
-const C_SENT: usize = 4;
-const C_DELIVERED: usize = 5;
-const C_MACHINE_OPENS: usize = 6;
-const C_MACHINE_CLICKS: usize = 7;
-const C_SCANNER_CLICKS: usize = 8;
-const C_HARD: usize = 9;
-const C_SOFT: usize = 10;
-const C_COMPLAINTS: usize = 11;
-const C_UNSUBSCRIBES: usize = 12;
-/// Pass 1's time columns, in the order of the `T_*` indices.
-const TIMES: &[&str] = &[
-    "first",
-    "last",
-    "open",
-    "click",
-    "hard_first",
-    "hard_last",
-    "soft_last",
-    "complaint_first",
-    "unsubscribe_first",
-];
-const T_FIRST: usize = 0;
-const T_LAST: usize = 1;
-const T_OPEN: usize = 2;
-const T_CLICK: usize = 3;
-const T_HARD_FIRST: usize = 4;
-const T_HARD_LAST: usize = 5;
-const T_SOFT_LAST: usize = 6;
-const T_COMPLAINT_FIRST: usize = 7;
-const T_UNSUBSCRIBE_FIRST: usize = 8;
 
 /// Reads the logs: profiles by key, and the counts for the report.
-///
-/// Groups by the low 64 bits of the key (a single integer key is the fast path of polars'
-/// group-by) and checks that each group has one high half; if two addresses ever share the low
-/// half, it runs again grouped by both halves.
-pub(super) fn load(
+pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(Profiles, LogStats)> {
+    load_with(paths, rules, CSV_CHUNK_BYTES)
+}
+
+/// [`load`] with CSV chunks of `chunk_bytes`.
+fn load_with(
     paths: &[PathBuf],
     rules: &EngagementRules,
-) -> Result<(HashMap<u128, Profile>, LogStats)> {
+    chunk_bytes: usize,
+) -> Result<(Profiles, LogStats)> {
     let files = paths
         .iter()
         .map(|p| inspect(p))
         .collect::<Result<Vec<_>>>()?;
-    match load_keyed(&files, rules, false)? {
-        Some(loaded) => Ok(loaded),
-        None => load_keyed(&files, rules, true)?
-            .ok_or_else(|| engagement_error(&files[0].path, "internal error: key collision")),
-    }
-}
-
-/// [`load`] grouped by `lo` or, when `wide`, by `hi` and `lo`. Returns `None` when not `wide`
-/// and two addresses share a low half.
-fn load_keyed(
-    files: &[LogFile],
-    rules: &EngagementRules,
-    wide: bool,
-) -> Result<Option<(HashMap<u128, Profile>, LogStats)>> {
-    let error = |e: PolarsError| polars_error(&files[0].path, &e);
-    let group_keys = || {
-        if wide {
-            vec![col("hi"), col("lo")]
-        } else {
-            vec![col("lo")]
-        }
-    };
-    let mut stats = LogStats {
-        files: files.iter().map(|f| f.path.clone()).collect(),
-        ..LogStats::default()
-    };
-
-    // Link scanners: only for logs without a machine column.
     let window = i64::from(rules.scanner_click_seconds);
-    let scanners = if window > 0 && files.iter().any(|f| f.machine.is_none()) {
-        Some(scanner_clicks(files, window)?).filter(|s| s.height() > 0)
-    } else {
-        None
-    };
-
-    // Pass 1.
-    let mut frame = events(files)?;
-    let scanner = match scanners {
-        Some(scanners) => {
-            frame = frame.join(
-                scanners.lazy(),
-                [col("file"), col("line")],
-                [col("file"), col("line")],
-                JoinArgs::new(JoinType::Left),
-            );
-            col("scanner").fill_null(lit(false))
-        }
-        None => lit(false),
-    };
-    let machine = col("machine").fill_null(lit(false));
-    let human = machine.clone().not().and(scanner.clone().not());
-    let ts = || col("ts");
-    // `when(..).then(ts).max()` rather than `ts.filter(..).max()`: polars 0.55's streaming
-    // group-by runs each filtered aggregation as a separate group-by over a copy of the stream;
-    // an elementwise input stays one reduction.
-    let when_ts = |predicate: Expr| {
-        when(predicate)
-            .then(col("ts"))
-            .otherwise(lit(NULL).cast(DataType::Int64))
-    };
-    let pass1 = frame.group_by(group_keys()).agg([
-        col("hi").min().alias("hi_min"),
-        col("hi").max().alias("hi_max"),
-        len().alias("rows"),
-        is(Event::Sent).sum().alias("sent"),
-        is(Event::Delivered).sum().alias("delivered"),
-        ts().min().alias("first"),
-        ts().max().alias("last"),
-        when_ts(is(Event::Open).and(machine.clone().not()))
-            .max()
-            .alias("open"),
-        when_ts(is(Event::Click).and(human)).max().alias("click"),
-        is(Event::Open)
-            .and(machine.clone())
-            .sum()
-            .alias("machine_opens"),
-        is(Event::Click).and(machine).sum().alias("machine_clicks"),
-        is(Event::Click).and(scanner).sum().alias("scanner_clicks"),
-        is(Event::HardBounce).sum().alias("hard"),
-        when_ts(is(Event::HardBounce)).min().alias("hard_first"),
-        when_ts(is(Event::HardBounce)).max().alias("hard_last"),
-        is(Event::SoftBounce).sum().alias("soft"),
-        when_ts(is(Event::SoftBounce)).max().alias("soft_last"),
-        is(Event::Complaint).sum().alias("complaints"),
-        when_ts(is(Event::Complaint)).min().alias("complaint_first"),
-        is(Event::Unsubscribe).sum().alias("unsubscribes"),
-        when_ts(is(Event::Unsubscribe))
-            .min()
-            .alias("unsubscribe_first"),
-    ]);
-    let pass1 = collect(pass1, files)?;
-    let columns = Columns::new(&pass1, COUNTS, TIMES).map_err(error)?;
-
-    let mut profiles: HashMap<u128, Profile> = HashMap::with_capacity(pass1.height());
-    for row in 0..pass1.height() {
-        let hi = columns.count(C_HI_MIN, row);
-        if hi != columns.count(C_HI_MAX, row) {
-            return Ok(None);
-        }
-        let lo = columns.count(C_LO, row);
-        let rows = columns.count(C_ROWS, row);
-        stats.rows_read += rows;
-        if hi == 0 && lo < SENTINELS {
-            let unparsed = &mut stats.unparsed;
-            let slot = match lo {
-                EMPTY_EMAIL => &mut unparsed.empty_email,
-                NOT_AN_ADDRESS => &mut unparsed.not_an_address,
-                UNKNOWN_EVENT => &mut unparsed.unknown_event,
-                BAD_TIMESTAMP => &mut unparsed.bad_timestamp,
-                _ => &mut stats.ignored_events,
-            };
-            *slot += rows;
-            continue;
-        }
-        stats.rows_used += rows;
-        let machine_opens = columns.count(C_MACHINE_OPENS, row);
-        let machine_clicks = columns.count(C_MACHINE_CLICKS, row);
-        let scanner_clicks = columns.count(C_SCANNER_CLICKS, row);
-        stats.machine_opens_discarded += machine_opens;
-        stats.machine_clicks_discarded += machine_clicks;
-        stats.scanner_clicks_discarded += scanner_clicks;
-        let profile = Profile {
-            sends: columns.count(C_SENT, row),
-            deliveries: columns.count(C_DELIVERED, row),
-            last_human_open: columns.time(T_OPEN, row),
-            last_human_click: columns.time(T_CLICK, row),
-            hard_bounces: columns.count(C_HARD, row),
-            first_hard_bounce: columns.time(T_HARD_FIRST, row),
-            last_hard_bounce: columns.time(T_HARD_LAST, row),
-            soft_bounces: columns.count(C_SOFT, row),
-            last_soft_bounce: columns.time(T_SOFT_LAST, row),
-            complaints: columns.count(C_COMPLAINTS, row),
-            first_complaint: columns.time(T_COMPLAINT_FIRST, row),
-            unsubscribes: columns.count(C_UNSUBSCRIBES, row),
-            first_unsubscribe: columns.time(T_UNSUBSCRIBE_FIRST, row),
-            machine_events: machine_opens + machine_clicks,
-            scanner_clicks,
-            first_event: columns.time(T_FIRST, row),
-            last_event: columns.time(T_LAST, row),
-            ..Profile::default()
-        };
-        profiles.insert((u128::from(hi) << 64) | u128::from(lo), profile);
+    let fold = Arc::new(Mutex::new(Fold {
+        scanner: window > 0,
+        ..Fold::default()
+    }));
+    // Pass 1, and the rows of each chunk of each file (for line numbers).
+    let mut chunk_rows = Vec::with_capacity(files.len());
+    for (index, file) in files.iter().enumerate() {
+        chunk_rows.push(match file.format {
+            Format::Csv { separator } => run_csv(file, chunk_bytes, separator, index, &fold)?,
+            Format::Parquet => vec![run_frame(
+                scan(&file.path, file.format)?,
+                file,
+                (index, 0),
+                &fold,
+            )?],
+        });
     }
-    drop(columns);
-    drop(pass1);
-    let u = &stats.unparsed;
-    stats.unparsed_rows = u.empty_email + u.not_an_address + u.unknown_event + u.bad_timestamp;
-    stats.distinct_addresses = profiles.len() as u64;
+    let internal = || engagement_error(&files[0].path, "internal error: a batch failed");
+    let fold = Arc::try_unwrap(fold)
+        .ok()
+        .and_then(|m| m.into_inner().ok())
+        .ok_or_else(internal)?;
+    let Fold {
+        mut profiles,
+        counts,
+        unparsed,
+        ..
+    } = fold;
 
-    // No `sent` event anywhere: deliveries stand in for sends.
+    // Pass 2, over what pass 1 spilled. No `sent` event anywhere: deliveries stand in.
+    let shards = &mut profiles.shards;
     let uses_sent =
-        profiles.values().any(|p| p.sends > 0) || profiles.values().all(|p| p.deliveries == 0);
-    stats.sends_counted_from = if uses_sent { "sent" } else { "delivered" };
-    for profile in profiles.values_mut() {
-        if !uses_sent {
-            profile.sends = profile.deliveries;
-        }
-        if profile.last_engagement().is_none() {
-            profile.sends_since_engagement = profile.sends;
-        }
-    }
-
-    // Pass 2, for the addresses with a hard bounce or a human engagement: each send or
-    // delivery looks up its address's last hard bounce and last human engagement (a hash map
-    // in the expression rather than a join: a streaming join first buffers millions of rows
-    // to pick its build side), and only rows that count are grouped.
-    let thresholds: HashMap<u128, (i64, i64)> = profiles
-        .iter()
-        .filter(|(_, p)| p.last_hard_bounce.is_some() || p.last_engagement().is_some())
-        .map(|(key, p)| {
-            let never = i64::MAX;
-            (
-                *key,
-                (
-                    p.last_hard_bounce.unwrap_or(never),
-                    p.last_engagement().unwrap_or(never),
-                ),
-            )
-        })
-        .collect();
-    if !thresholds.is_empty() {
-        let thresholds = Arc::new(thresholds);
-        let sends = if uses_sent {
-            Event::Sent
-        } else {
-            Event::Delivered
-        } as u32;
-        let flags = col("hi").map_many(
-            move |columns: &mut [Column]| pass2_flags(columns, &thresholds, sends),
-            &[col("lo"), col("ts"), col("code")],
-            output("flags", DataType::UInt32),
-        );
-        let pass2 = events(files)?
-            .filter(is(Event::Sent).or(is(Event::Delivered)))
-            .with_column(flags.alias("flags"))
-            .filter(col("flags").gt(lit(0u32)))
-            .group_by(group_keys())
-            .agg([
-                col("hi").min().alias("hi_key"),
-                col("flags")
-                    .eq(lit(1u32))
-                    .or(col("flags").eq(lit(3u32)))
-                    .sum()
-                    .alias("after_bounce"),
-                col("flags")
-                    .gt_eq(lit(2u32))
-                    .sum()
-                    .alias("after_engagement"),
-            ]);
-        let pass2 = collect(pass2, files)?;
-        let columns = Columns::new(
-            &pass2,
-            &["hi_key", "lo", "after_bounce", "after_engagement"],
-            &[],
-        )
-        .map_err(error)?;
-        for i in 0..pass2.height() {
-            let key = (u128::from(columns.count(0, i)) << 64) | u128::from(columns.count(1, i));
-            let Some(profile) = profiles.get_mut(&key) else {
-                continue;
-            };
-            profile.deliveries_after_last_hard_bounce += columns.count(2, i);
-            if profile.last_engagement().is_some() {
-                profile.sends_since_engagement += columns.count(3, i);
-            }
-        }
-    }
-
-    if stats.unparsed_rows > 0 {
-        stats.first_unparsed = first_unparsed(files)?;
-    }
-    Ok(Some((profiles, stats)))
-}
-
-/// Pass 2's per-row flags: 1 = a delivery after the address's last hard bounce, 2 = a send
-/// after its last human engagement, 3 = both, 0 = neither.
-fn pass2_flags(
-    columns: &mut [Column],
-    thresholds: &HashMap<u128, (i64, i64)>,
-    sends: u32,
-) -> PolarsResult<Column> {
-    let [hi, lo, ts, code] = columns else {
-        polars_bail!(ComputeError: "pass 2 expects 4 columns");
+        shards.iter().any(|s| s.has_sends()) || !shards.iter().any(|s| s.has_deliveries());
+    let sends = if uses_sent {
+        Event::Sent
+    } else {
+        Event::Delivered
     };
-    let (hi, lo, ts, code) = (hi.u64()?, lo.u64()?, ts.i64()?, code.u32()?);
-    let flags: NoNull<UInt32Chunked> = hi
-        .iter()
-        .zip(lo.iter())
-        .zip(ts.iter().zip(code.iter()))
-        .map(|((hi, lo), (ts, code))| {
-            let (Some(hi), Some(lo), Some(ts), Some(code)) = (hi, lo, ts, code) else {
-                return 0;
-            };
-            let Some(&(bounce, engagement)) =
-                thresholds.get(&((u128::from(hi) << 64) | u128::from(lo)))
-            else {
-                return 0;
-            };
-            let after_bounce = code == Event::Delivered as u32 && ts > bounce;
-            let after_engagement = code == sends && ts > engagement;
-            u32::from(after_bounce) | (u32::from(after_engagement) << 1)
-        })
-        .collect();
-    Ok(flags.into_inner().with_name("flags".into()).into_column())
-}
+    let needs_pass2 = shards
+        .par_iter_mut()
+        .map(|s| s.prepare(uses_sent))
+        .collect::<Vec<bool>>()
+        .contains(&true);
+    if needs_pass2 {
+        shards
+            .par_iter_mut()
+            .try_for_each(|s| s.fold_again(sends, window))
+            .map_err(|e| {
+                engagement_error(
+                    &files[0].path,
+                    format!("cannot read back a temporary file: {e}"),
+                )
+            })?;
+    }
+    let scanner_clicks: u64 = shards
+        .par_iter_mut()
+        .map(|s| s.finish().scanner_clicks)
+        .sum();
 
-/// The first unparsed rows, in file and line order.
-fn first_unparsed(files: &[LogFile]) -> Result<Vec<UnparsedRow>> {
-    let found = events(files)?
-        .filter(col("hi").eq(lit(0u64)).and(col("lo").lt(lit(IGNORED))))
-        .select([col("file"), col("line"), col("lo")])
-        .limit(LogStats::FIRST_UNPARSED as IdxSize);
-    let found = collect(found, files)?;
-    let columns = Columns::new(&found, &["file", "line", "lo"], &[])
-        .map_err(|e| polars_error(&files[0].path, &e))?;
-    let (file_column, line_column, lo_column) = (0, 1, 2);
-    let mut rows: Vec<(u64, UnparsedRow)> = (0..found.height())
-        .filter_map(|i| {
-            let index = columns.count(file_column, i);
-            let file = files.get(index as usize)?;
-            let problem = match columns.count(lo_column, i) {
-                EMPTY_EMAIL => "empty_email",
-                NOT_AN_ADDRESS => "not_an_address",
-                UNKNOWN_EVENT => "unknown_event",
-                _ => "bad_timestamp",
-            };
-            let line = columns.count(line_column, i);
-            Some((
-                index,
-                UnparsedRow {
-                    file: file.path.clone(),
-                    line,
-                    problem,
-                },
-            ))
+    let u = &counts.unparsed;
+    let line = |(file, chunk, row): Place| -> Option<UnparsedRow> {
+        let log = files.get(file)?;
+        // CSV: line 1 is the header; Parquet: rows count from 1.
+        let first = match log.format {
+            Format::Csv { .. } => 2,
+            Format::Parquet => 1,
+        };
+        let before: u64 = chunk_rows.get(file)?.iter().take(chunk).sum();
+        Some(UnparsedRow {
+            file: log.path.clone(),
+            line: first + before + row,
+            problem: "",
         })
-        .collect();
-    rows.sort_by_key(|(index, row)| (*index, row.line));
-    Ok(rows.into_iter().map(|(_, row)| row).collect())
+    };
+    let stats = LogStats {
+        files: files.iter().map(|f| f.path.clone()).collect(),
+        rows_read: counts.rows_read,
+        rows_used: counts.rows_used,
+        unparsed_rows: u.empty_email + u.not_an_address + u.unknown_event + u.bad_timestamp,
+        unparsed: counts.unparsed.clone(),
+        first_unparsed: unparsed
+            .into_iter()
+            .filter_map(|(place, problem)| {
+                Some(UnparsedRow {
+                    problem,
+                    ..line(place)?
+                })
+            })
+            .collect(),
+        ignored_events: counts.ignored,
+        machine_opens_discarded: counts.machine_opens,
+        machine_clicks_discarded: counts.machine_clicks,
+        scanner_clicks_discarded: scanner_clicks,
+        distinct_addresses: profiles.len() as u64,
+        sends_counted_from: if uses_sent { "sent" } else { "delivered" },
+    };
+    Ok((profiles, stats))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn narrow_and_wide_keys_agree() {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engagement/boundaries.csv");
-        let files = vec![inspect(&path).unwrap()];
-        let rules = EngagementRules::default();
-        let narrow = load_keyed(&files, &rules, false).unwrap().unwrap();
-        let wide = load_keyed(&files, &rules, true).unwrap().unwrap();
-        assert_eq!(narrow, wide);
-        assert_eq!(narrow.0.len(), 16);
-    }
 
     #[test]
     fn address_keys_match_contact_keys() {
@@ -923,12 +858,72 @@ mod tests {
             "Ünï@ex.com",
             "jeff@臺網中心.tw",
         ] {
-            assert_eq!(address_key(raw, &mut buffer), key_of(raw).unwrap(), "{raw}");
+            assert_eq!(
+                address_key(raw, &mut buffer),
+                Ok(key_of(raw).unwrap()),
+                "{raw}"
+            );
         }
-        assert_eq!(address_key("  ", &mut buffer), u128::from(EMPTY_EMAIL));
-        assert_eq!(
-            address_key("no-at-sign", &mut buffer),
-            u128::from(NOT_AN_ADDRESS)
-        );
+        assert_eq!(address_key("  ", &mut buffer), Err(EMPTY_EMAIL));
+        assert_eq!(address_key("no-at-sign", &mut buffer), Err(NOT_AN_ADDRESS));
+    }
+
+    #[test]
+    fn record_boundaries_respect_quotes() {
+        let data = b"a,\"x\ny\",1\nb,2\nc,\"\"\"q\n\",3\n";
+        assert_eq!(first_record_end(data), Some(10));
+        assert_eq!(last_record_end(data), Some(data.len()));
+        assert_eq!(last_record_end(&data[..data.len() - 1]), Some(14));
+        assert_eq!(last_record_end(b"a,\"open\n"), None);
+        assert_eq!(first_record_end(b"a,\"open\n"), None);
+    }
+
+    #[test]
+    fn small_chunks_cut_at_record_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quoted.csv");
+        let mut text = String::from("email,event,timestamp,note\n");
+        for i in 0..50 {
+            text.push_str(&format!(
+                "u{i}@example.com,open,2024-01-{:02},\"a\nquoted, \"\"line\"\"\"\n",
+                i % 28 + 1
+            ));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let file = inspect(&path).unwrap();
+        let mut body = Vec::new();
+        let mut chunks = 0;
+        csv_chunks(&file, 100, |bytes| {
+            let (header, rest) = bytes.split_at(27);
+            assert_eq!(header, b"email,event,timestamp,note\n");
+            assert!(rest.ends_with(b"\"\n"));
+            body.extend_from_slice(rest);
+            chunks += 1;
+            true
+        })
+        .unwrap();
+        assert!(chunks > 10);
+        assert_eq!(body, text.as_bytes()[27..]);
+    }
+
+    fn sorted(profiles: &Profiles) -> Vec<(u128, crate::engagement::Profile)> {
+        let mut all: Vec<_> = profiles.iter().map(|(k, p)| (*k, p.clone())).collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
+    }
+
+    #[test]
+    fn chunk_size_changes_nothing() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engagement");
+        let paths: Vec<PathBuf> = ["garbage.csv", "boundaries.csv", "scanner.csv"]
+            .iter()
+            .map(|name| fixtures.join(name))
+            .collect();
+        let rules = EngagementRules::default();
+        let (whole, whole_stats) = load(&paths, &rules).unwrap();
+        let (small, small_stats) = load_with(&paths, &rules, 64).unwrap();
+        assert_eq!(whole_stats, small_stats);
+        assert_eq!(sorted(&whole), sorted(&small));
+        assert_eq!(whole_stats.first_unparsed[0].line, 3);
     }
 }

@@ -505,3 +505,36 @@ fn deliveries_stand_in_for_sends_when_a_log_has_no_sent_events() {
     );
     assert_eq!(reasons(&h, "d@example.com"), [Reason::Inactive]);
 }
+
+#[test]
+fn empty_machine_cells_get_the_scanner_heuristic() {
+    let h = load(&["machine_blank.csv"]);
+    let stats = h.stats();
+    assert_eq!(
+        (
+            stats.scanner_clicks_discarded,
+            stats.machine_clicks_discarded
+        ),
+        (1, 1)
+    );
+    // Empty cell, 4 s after a delivery: a link scanner.
+    let blank = profile(&h, "blank@example.com").unwrap();
+    assert_eq!((blank.last_human_click, blank.scanner_clicks), (None, 1));
+    // An explicit `false` decides: human, however soon after the delivery.
+    assert!(
+        profile(&h, "explicit@example.com")
+            .unwrap()
+            .last_human_click
+            .is_some()
+    );
+    // An explicit `true` decides: machine.
+    let bot = profile(&h, "bot@example.com").unwrap();
+    assert_eq!((bot.last_human_click, bot.machine_events), (None, 1));
+    // Empty cell, but 30 s after the delivery: human.
+    assert!(
+        profile(&h, "late@example.com")
+            .unwrap()
+            .last_human_click
+            .is_some()
+    );
+}
