@@ -68,7 +68,7 @@ else
     "$bin/examples/gen_contacts" "$input.part" "$ROWS" "$SEED" >&2
     mv "$input.part" "$input"
 fi
-bytes=$(stat -c %s "$input")
+bytes=$(stat -L -c %s "$input")
 cat "$input" >/dev/null # warm the page cache: every tool reads from memory, none from disk
 
 # ---------------------------------------------------------------------------------------------
