@@ -518,3 +518,74 @@ fn kept_rows_are_written_byte_for_byte() {
     assert_eq!(rows[0]["line"], "4", "blank lines and CRLF are counted");
     assert_eq!(rows[0]["raw"], "ragged");
 }
+
+/// Engagement reasons end to end, with the signup date read from the contacts file.
+#[test]
+fn engagement_history_and_signup_dates_through_clean() {
+    let mut events = String::from("email,event,timestamp,machine\n");
+    for who in [
+        "old@acme-widgets.com",
+        "new@acme-widgets.com",
+        "proxy@acme-widgets.com",
+    ] {
+        for month in 1..=12 {
+            events.push_str(&format!("{who},sent,2025-{month:02}-03T09:00:00Z,false\n"));
+            events.push_str(&format!(
+                "{who},delivered,2025-{month:02}-03T09:00:05+00:00,false\n"
+            ));
+        }
+    }
+    events.push_str("proxy@acme-widgets.com,open,2025-12-01T10:00:00Z,true\n");
+    events.push_str("angry@acme-widgets.com,spamreport,1735689600,\n");
+    events.push_str("gone@acme-widgets.com,bounce,2025-03-02,\n");
+    events.push_str("fan@acme-widgets.com,click,2026-10-30T10:00:00Z,false\n");
+    let contacts = "\
+email,signup_date,joined
+old@acme-widgets.com,2024-01-01,2026-10-20
+new@acme-widgets.com,2026-10-01,2024-01-01
+proxy@acme-widgets.com,2024-01-01,2024-01-01
+angry@acme-widgets.com,2024-01-01,2024-01-01
+gone@acme-widgets.com,2024-01-01,2024-01-01
+fan@acme-widgets.com,2024-01-01,2024-01-01
+";
+    let run = TestRun::new()
+        .file("in.csv", contacts)
+        .file("events.csv", &events)
+        .clean(&["--engagement", "{dir}/events.csv"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    for (email, reason) in [
+        ("old@acme-widgets.com", "inactive"),
+        ("new@acme-widgets.com", "keep"),
+        ("proxy@acme-widgets.com", "inactive"),
+        ("angry@acme-widgets.com", "complained"),
+        ("gone@acme-widgets.com", "hard_bounced"),
+        ("fan@acme-widgets.com", "keep"),
+    ] {
+        assert_eq!(run.reason_of(email), reason, "{email}");
+    }
+    let report = run.report();
+    assert_eq!(report["input"]["dialect"]["signup_column"], "signup_date");
+    assert_eq!(
+        report["engagement"]["logs"]["machine_opens_discarded"], 1,
+        "{report}"
+    );
+    let suppressed = run.rows("suppressed.csv");
+    let old = suppressed
+        .iter()
+        .find(|r| r["email"] == "old@acme-widgets.com")
+        .unwrap();
+    assert!(old["listwash_detail"].contains("12 sends"), "{old:?}");
+    // `--signup-column` picks another column: now `old` is the new subscriber.
+    let run = TestRun::new()
+        .file("in.csv", contacts)
+        .file("events.csv", &events)
+        .clean(&[
+            "--engagement",
+            "{dir}/events.csv",
+            "--signup-column",
+            "joined",
+        ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(run.reason_of("old@acme-widgets.com"), "keep");
+    assert_eq!(run.reason_of("new@acme-widgets.com"), "inactive");
+}
