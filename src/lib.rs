@@ -5,7 +5,7 @@
 //! ([`resolve`]), its engagement history looked up ([`engagement`]), suppression and risk lists
 //! applied ([`suppress`], [`lists`]), and the [`rules::RuleSet`] decides keep / review /
 //! suppress with a reason ([`decide`]). Outputs are written aside and renamed when complete
-//! ([`write`]). [`pipeline::clean`] runs it all; [`check::check`] decides single addresses.
+//! ([`mod@write`]). [`pipeline::clean`] runs it all; [`check::check`] decides single addresses.
 
 pub mod bench;
 pub mod check;
