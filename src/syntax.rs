@@ -192,12 +192,7 @@ fn check_ascii(raw: &str) -> Result<Normalized, SyntaxIssue> {
     if seen & SPACE != 0 {
         return Err(SyntaxIssue::Whitespace);
     }
-    let (local, domain) = split_at_sign(value)?;
-    check_local(local)?;
-    let ascii_domain = check_domain(domain)?;
-    if local.len() + 1 + ascii_domain.len() > 254 {
-        return Err(SyntaxIssue::AddressTooLong);
-    }
+    let (local, ascii_domain) = check_parts(value)?;
     // For ASCII the profile (dot-atom local part, LDH labels) is a strict subset of RFC 5322;
     // the conformance corpus and debug builds hold it to email_address's verdict.
     debug_assert!(
@@ -228,17 +223,24 @@ fn check_unicode(raw: &str) -> Result<Normalized, SyntaxIssue> {
     if value.chars().any(char::is_whitespace) {
         return Err(SyntaxIssue::Whitespace);
     }
+    let (local, ascii_domain) = check_parts(value)?;
+    // The RFC baseline: anything our profile lets through must also parse as RFC 5322.
+    if !rfc_ok(local, &ascii_domain) {
+        return Err(SyntaxIssue::BadLocal);
+    }
+    normalize(value).ok_or(SyntaxIssue::BadLabel)
+}
+
+/// The checks after the character classes: local part, domain, total length. Returns the
+/// local part and the domain in ASCII.
+fn check_parts(value: &str) -> Result<(&str, Cow<'_, str>), SyntaxIssue> {
     let (local, domain) = split_at_sign(value)?;
     check_local(local)?;
     let ascii_domain = check_domain(domain)?;
     if local.len() + 1 + ascii_domain.len() > 254 {
         return Err(SyntaxIssue::AddressTooLong);
     }
-    // The RFC baseline: anything our profile lets through must also parse as RFC 5322.
-    if !rfc_ok(local, &ascii_domain) {
-        return Err(SyntaxIssue::BadLocal);
-    }
-    normalize(value).ok_or(SyntaxIssue::BadLabel)
+    Ok((local, ascii_domain))
 }
 
 fn split_at_sign(value: &str) -> Result<(&str, &str), SyntaxIssue> {
