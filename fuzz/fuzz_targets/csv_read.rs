@@ -3,7 +3,7 @@
 #![no_main]
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use listwash::decide::{Decider, RowInput};
@@ -12,6 +12,12 @@ use listwash::read::{Batch, Input, Item, ReadOptions};
 use listwash::resolve::DomainInfo;
 use listwash::rules::RuleSet;
 use listwash::suppress::SuppressionSet;
+
+/// The default rules, compiled once (compiling the disposable list is costly).
+fn rules() -> Arc<RuleSet> {
+    static RULES: OnceLock<Arc<RuleSet>> = OnceLock::new();
+    RULES.get_or_init(|| Arc::new(RuleSet::defaults())).clone()
+}
 
 fuzz_target!(|data: &[u8]| {
     let options = ReadOptions {
@@ -27,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let email = input.email_index();
     let mut decider = Decider::new(
-        Arc::new(RuleSet::defaults()),
+        rules(),
         SuppressionSet::default(),
         History::empty(),
         chrono::NaiveDate::MIN,
