@@ -493,9 +493,8 @@ impl Input {
         let width = self.header.len();
         let line = record.position().map_or(0, |p| p.line());
         let problem = if unterminated {
-            Some(format!(
-                "a quoted field opened on line {line} is never closed"
-            ))
+            // The record's `line` says where; the rest of the file would be this one field.
+            Some("a quoted field is never closed".to_string())
         } else if record.len() != width {
             Some(format!(
                 "{} fields, but the header has {width}",

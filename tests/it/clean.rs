@@ -589,3 +589,19 @@ fan@acme-widgets.com,2024-01-01,2024-01-01
     assert_eq!(run.reason_of("old@acme-widgets.com"), "keep");
     assert_eq!(run.reason_of("new@acme-widgets.com"), "inactive");
 }
+
+#[test]
+fn an_unterminated_quote_is_rejected_at_its_own_line() {
+    let input =
+        "email,note\r\na@acme-widgets.com,ok\r\n\r\nb@acme-widgets.com,\"never closed\r\nmore\r\n";
+    let run = TestRun::new().file("in.csv", input).clean(&[]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let rejected = run.rows("rejected.csv");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["line"], "4");
+    assert_eq!(rejected[0]["error"], "a quoted field is never closed");
+    assert_eq!(
+        rejected[0]["raw"],
+        "b@acme-widgets.com,\"never closed\r\nmore"
+    );
+}
