@@ -14,18 +14,11 @@ use listwash::rules::RuleSet;
 use listwash::suppress::SuppressionSet;
 use listwash::write::{CellPolicy, Outputs};
 
-/// splitmix64: a tiny seeded generator, so runs are comparable.
-struct Rng(u64);
+/// The generators' seeded RNG, so runs are comparable.
+#[path = "../examples/support/splitmix.rs"]
+mod splitmix;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+use splitmix::Rng;
 
 fn addresses(n: usize) -> Vec<String> {
     let providers = [
@@ -37,16 +30,16 @@ fn addresses(n: usize) -> Vec<String> {
     ];
     let mut rng = Rng(42);
     (0..n)
-        .map(|i| match rng.next() % 100 {
+        .map(|i| match rng.next_u64() % 100 {
             0..=1 => format!("broken address {i}"),
-            2 => format!("info@company{}.com", rng.next() % 5000),
+            2 => format!("info@company{}.com", rng.next_u64() % 5000),
             3 => format!("u{i}@gmial.com"),
             4..=64 => format!(
                 "first.last{}@{}",
-                rng.next() % 1_000_000,
-                providers[(rng.next() % 5) as usize]
+                rng.next_u64() % 1_000_000,
+                providers[(rng.next_u64() % 5) as usize]
             ),
-            _ => format!("person{i}@company{}.co.uk", rng.next() % 50_000),
+            _ => format!("person{i}@company{}.co.uk", rng.next_u64() % 50_000),
         })
         .collect()
 }

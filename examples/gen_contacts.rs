@@ -23,18 +23,12 @@ use std::process::ExitCode;
 use chrono::{Days, NaiveDate};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// splitmix64: tiny, fast, good enough for test data.
-struct Rng(u64);
+#[path = "support/splitmix.rs"]
+mod splitmix;
+
+use splitmix::Rng;
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     /// Uniform in `0..n`.
     fn below(&mut self, n: u64) -> u64 {
         ((self.next_u64() >> 32) * n) >> 32
