@@ -367,11 +367,6 @@ impl Input {
         self.delimiter
     }
 
-    /// Bytes read so far from the file (compressed bytes for gzip).
-    pub fn bytes_read(&self) -> u64 {
-        self.raw_bytes.load(Ordering::Relaxed)
-    }
-
     /// A shared counter of the bytes read, for progress reporting from another thread.
     pub fn bytes_counter(&self) -> Arc<AtomicU64> {
         self.raw_bytes.clone()
