@@ -7,7 +7,7 @@ use std::sync::Arc;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use listwash::decide::{Decider, RowInput};
 use listwash::engagement::History;
-use listwash::read::{Batch, Input, InputSource, Item, ReadOptions};
+use listwash::read::{BATCH_BYTES, Batch, Input, InputSource, ReadOptions};
 use listwash::reason::{Finding, Reason};
 use listwash::resolve::DomainInfo;
 use listwash::rules::RuleSet;
@@ -144,34 +144,26 @@ fn csv_io(c: &mut Criterion) {
                 .expect("open");
             let mut batch = Batch::default();
             let mut rows = 0;
-            while input.read_batch(8192, &mut batch).expect("read") {
-                rows += batch.items.len();
+            while input.read_batch(BATCH_BYTES, &mut batch).expect("read") {
+                rows += batch.len();
             }
-            rows + batch.items.len()
+            rows + batch.len()
         })
     });
     let mut input =
         Input::open(&InputSource::Path(path.clone()), &ReadOptions::default()).expect("open");
     let header = input.header().clone();
     let mut batch = Batch::default();
-    input.read_batch(20_000, &mut batch).expect("read");
+    input.read_batch(usize::MAX, &mut batch).expect("read");
     group.bench_function("write_outputs", |b| {
         b.iter(|| {
             let out = dir.path().join("out");
             let mut outputs =
                 Outputs::create(&out, &header, b',', false, CellPolicy::Unchanged).expect("create");
-            for item in &batch.items {
-                if let Item::Row(row) = item {
-                    outputs
-                        .write_row(
-                            &row.record,
-                            batch.raw_of(row),
-                            listwash::Action::Keep,
-                            "",
-                            "",
-                        )
-                        .expect("write");
-                }
+            for row in batch.rows() {
+                outputs
+                    .write_row(&row, listwash::Action::Keep, "", "")
+                    .expect("write");
             }
             outputs.finish(b"{}").expect("finish");
         })

@@ -12,7 +12,7 @@ use crate::config::DecideConfig;
 use crate::decide::RowInput;
 use crate::error::{Error, Result};
 use crate::pipeline::load_decider;
-use crate::read::{Input, InputSource, Item, ReadOptions};
+use crate::read::{Input, InputSource, ReadOptions};
 use crate::reason::Action;
 use crate::resolve::{DomainChecker, DomainInfo, WarnSink};
 
@@ -120,27 +120,23 @@ pub fn bench(
         let mut batch = crate::read::Batch::default();
         let (mut rows, mut with_outcome) = (0u64, 0u64);
         loop {
-            let more = source.read_batch(8192, &mut batch)?;
-            let items = &batch.items;
-            let texts: Vec<(u64, String, Option<String>)> = items
-                .iter()
-                .filter_map(|item| match item {
-                    Item::Row(row) => {
-                        let field = |i: usize| {
-                            String::from_utf8_lossy(row.record.get(i).unwrap_or_default())
-                                .into_owned()
-                        };
-                        Some((row.line, field(email_index), signup_index.map(field)))
-                    }
-                    Item::Rejected(_) => None,
+            let more = source.read_batch(crate::read::BATCH_BYTES, &mut batch)?;
+            let texts: Vec<(u64, &str, Option<&str>)> = batch
+                .rows()
+                .map(|row| {
+                    (
+                        row.line,
+                        row.text(email_index),
+                        signup_index.map(|i| row.text(i)),
+                    )
                 })
                 .collect();
             let inputs: Vec<RowInput<'_>> = texts
                 .iter()
-                .map(|(line, email, signup)| RowInput {
-                    line: *line,
+                .map(|&(line, email, signup)| RowInput {
+                    line,
                     email,
-                    signup: signup.as_deref(),
+                    signup,
                 })
                 .collect();
             let (prepared, domains) = decider.prepare(&inputs);

@@ -49,8 +49,8 @@ pub struct CleanConfig {
     pub decide: DecideConfig,
     /// Worker threads (`None`: all cores).
     pub jobs: Option<usize>,
-    /// Rows per batch.
-    pub batch_size: usize,
+    /// Bytes of input text per batch ([`crate::read::BATCH_BYTES`] unless testing).
+    pub batch_bytes: usize,
     /// `--excel-safe`.
     pub cells: CellPolicy,
     /// Permission bits of the outputs (`--file-mode`, default 0o600).

@@ -57,7 +57,10 @@ pub struct RowInput<'a> {
 /// A row after the parallel stage.
 #[derive(Debug)]
 pub struct Prepared {
+    line: u64,
     syntax: Result<Normalized, SyntaxIssue>,
+    /// The normalised address's 128-bit key (0 when the syntax is invalid).
+    key: u128,
     suppressed: Option<&'static str>,
     signup: Option<NaiveDate>,
     signup_unreadable: bool,
@@ -70,6 +73,42 @@ impl Prepared {
         match (&self.syntax, self.duplicate_of) {
             (Ok(n), None) => Some(n.domain()),
             _ => None,
+        }
+    }
+}
+
+/// The per-row checks that need no state of the run: syntax and normalisation, suppression
+/// lists, signup dates. Cheap to clone; [`Examiner::examine`] runs on any thread.
+#[derive(Clone)]
+pub struct Examiner {
+    suppression: Arc<SuppressionSet>,
+    /// Signup dates matter only to engagement rules.
+    signup_dates: bool,
+}
+
+impl Examiner {
+    /// Checks one row.
+    pub fn examine(&self, row: &RowInput<'_>) -> Prepared {
+        let syntax = syntax::check(row.email);
+        let suppressed = match &syntax {
+            Ok(n) if !self.suppression.is_empty() => self.suppression.matches(row.email, n),
+            _ => None,
+        };
+        let key = syntax.as_ref().map_or(0, Normalized::key);
+        let signup = row
+            .signup
+            .filter(|_| self.signup_dates)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(engagement::parse_date);
+        Prepared {
+            line: row.line,
+            syntax,
+            key,
+            suppressed,
+            signup: signup.flatten(),
+            signup_unreadable: signup.is_some_and(|d| d.is_none()),
+            duplicate_of: None,
         }
     }
 }
@@ -105,14 +144,14 @@ pub struct DecideStats {
     pub unique_domains: u64,
     /// Days since the last human open or click (rows with engagement history given).
     pub days_since_engagement: Histogram,
-    /// Rows whose signup cell could not be read as a date.
+    /// Rows whose signup cell could not be read as a date (read only with engagement history).
     pub unreadable_signup_dates: u64,
 }
 
 /// The decision state of a run: everything that spans batches.
 pub struct Decider {
     rules: Arc<RuleSet>,
-    suppression: SuppressionSet,
+    suppression: Arc<SuppressionSet>,
     history: History,
     as_of: NaiveDate,
     /// First line of every distinct address, keyed by its 128-bit key (20 bytes an address).
@@ -138,7 +177,7 @@ impl Decider {
     ) -> Decider {
         Decider {
             rules,
-            suppression,
+            suppression: Arc::new(suppression),
             history,
             as_of,
             seen: HashMap::default(),
@@ -163,40 +202,36 @@ impl Decider {
         &self.history
     }
 
+    /// The stateless part of preparing rows, to run on any thread.
+    pub fn examiner(&self) -> Examiner {
+        Examiner {
+            suppression: self.suppression.clone(),
+            signup_dates: !self.history.is_empty(),
+        }
+    }
+
     /// Syntax, suppression lists and signup dates in parallel; then duplicates in input order.
     /// Returns the prepared rows and the domains not seen before (in first-seen order).
     pub fn prepare(&mut self, rows: &[RowInput<'_>]) -> (Vec<Prepared>, Vec<String>) {
-        let suppression = &self.suppression;
-        let mut prepared: Vec<Prepared> = rows
-            .par_iter()
-            .map(|row| {
-                let syntax = syntax::check(row.email);
-                let suppressed = match &syntax {
-                    Ok(n) if !suppression.is_empty() => suppression.matches(row.email, n),
-                    _ => None,
-                };
-                let signup = row
-                    .signup
-                    .filter(|s| !s.trim().is_empty())
-                    .map(|s| engagement::parse_date(s.trim()));
-                Prepared {
-                    syntax,
-                    suppressed,
-                    signup: signup.flatten(),
-                    signup_unreadable: signup.is_some_and(|d| d.is_none()),
-                    duplicate_of: None,
-                }
-            })
-            .collect();
+        let examiner = self.examiner();
+        let mut prepared: Vec<Prepared> = rows.par_iter().map(|r| examiner.examine(r)).collect();
+        let domains = self.register(&mut prepared);
+        (prepared, domains)
+    }
+
+    /// Marks duplicates and notes new domains, in input order: the sequential part of
+    /// preparing rows, after [`Examiner::examine`]. Returns the domains not seen before (in
+    /// first-seen order).
+    pub fn register(&mut self, prepared: &mut [Prepared]) -> Vec<String> {
         let mut new_domains = Vec::new();
-        for (row, prep) in rows.iter().zip(&mut prepared) {
+        for prep in prepared.iter_mut() {
             if prep.signup_unreadable {
                 self.stats.unreadable_signup_dates += 1;
             }
             let Ok(normalized) = &prep.syntax else {
                 continue;
             };
-            let key = normalized.key();
+            let key = prep.key;
             let words = [
                 key as u32,
                 (key >> 32) as u32,
@@ -208,7 +243,7 @@ impl Decider {
                     prep.duplicate_of = Some(u64::from(*first.get()))
                 }
                 std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(u32::try_from(row.line).unwrap_or(u32::MAX));
+                    slot.insert(u32::try_from(prep.line).unwrap_or(u32::MAX));
                     if !self.domains.contains_key(normalized.domain()) {
                         self.domains.insert(
                             normalized.domain().into(),
@@ -238,7 +273,7 @@ impl Decider {
                 entry.lists = fact;
             }
         }
-        (prepared, new_domains)
+        new_domains
     }
 
     /// Records DNS answers (from the resolver, or unchecked for `--no-dns`).
@@ -375,7 +410,7 @@ impl Decider {
         }
         let mut days = None;
         if with_history {
-            let profile = self.history.get(normalized.key());
+            let profile = self.history.get(prep.key);
             let context = Context {
                 as_of: self.as_of,
                 signup: prep.signup,

@@ -123,7 +123,7 @@ fn run_clean(args: CleanArgs) -> Result<(), Error> {
         },
         decide: decide_config(args.decide.rules.as_deref(), &args.decide.options)?,
         jobs: args.jobs.map(usize::from),
-        batch_size: 8192,
+        batch_bytes: listwash::read::BATCH_BYTES,
         cells: if args.excel_safe {
             CellPolicy::ExcelSafe
         } else {

@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
 use crate::config::{CleanConfig, DecideConfig, RulesSource};
-use crate::decide::{Decider, Prepared, RowInput};
+use crate::decide::{Decider, Examiner, Prepared, RowInput};
 use crate::engagement::History;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -72,6 +72,8 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
         .max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
+        // A panic in a worker is reported as an internal error, not an abort.
+        .panic_handler(|_| {})
         .build()
         .map_err(|e| Error::Internal(format!("cannot start {jobs} worker threads: {e}")))?;
     let mut input = Input::open(&config.input, &config.read)?;
@@ -102,16 +104,21 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     let dialect = input.dialect().clone();
     let email_index = input.email_index();
     let signup_index = input.signup_index();
-    let batch_size = config.batch_size.max(1);
+    let batch_bytes = config.batch_bytes.max(1);
+    let shape = input.shape();
+    let examiner = decider.examiner();
+    // Batches parsed and examined ahead of the one being registered, in parallel.
+    let parse_ahead = (2 * jobs).min(16);
 
     let result = std::thread::scope(|scope| -> Result<(Outputs, u64)> {
-        let (batch_tx, batch_rx) = sync_channel::<Result<Batch>>(2);
+        let (batch_tx, batch_rx) = sync_channel::<Result<Batch>>(parse_ahead);
         let (write_tx, write_rx) = sync_channel::<Decided>(2);
-        // Written batches go back to the reader, which reads into their records again.
-        let (recycle_tx, recycle_rx) = sync_channel::<Batch>(4);
-        let reader = scope.spawn(move || read_loop(&mut input, batch_size, batch_tx, recycle_rx));
+        // Written batches go back to the reader, which reads into their buffers again.
+        let (recycle_tx, recycle_rx) = sync_channel::<Batch>(2 * parse_ahead + 4);
+        let reader = scope.spawn(move || read_loop(&mut input, batch_bytes, batch_tx, recycle_rx));
         let writer = scope.spawn(move || write_loop(outputs, write_rx, recycle_tx));
 
+        let mut parsing: VecDeque<Receiver<(Batch, Vec<Prepared>)>> = VecDeque::new();
         let mut pending: VecDeque<Pending> = VecDeque::new();
         let mut pending_rows = 0usize;
         let mut rows_done = 0u64;
@@ -119,43 +126,24 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
         let mut reading = true;
         let mut writer_gone = false;
         let mut first_batch = true;
-        while !writer_gone && (reading || !pending.is_empty()) {
+        while !writer_gone && (reading || !parsing.is_empty() || !pending.is_empty()) {
             if config.cancel.load(Ordering::Relaxed) {
                 failure = Some(Error::Interrupted);
                 break;
             }
-            if reading {
+            // Keep the workers busy: parse and examine the next batches while this thread
+            // registers the oldest one.
+            while reading && parsing.len() < parse_ahead {
                 match batch_rx.recv() {
-                    Ok(Ok(batch)) => {
-                        let items = &batch.items;
-                        if first_batch {
-                            first_batch = false;
-                            if let Some(rows) = estimate_rows(total_bytes, &dialect, items) {
-                                decider.reserve(rows);
-                            }
-                        }
-                        let (prepared, domains) = pool.install(|| {
-                            prepare_batch(&mut decider, items, email_index, signup_index)
+                    Ok(Ok(mut batch)) => {
+                        let (tx, rx) = sync_channel(1);
+                        let examiner = examiner.clone();
+                        pool.spawn(move || {
+                            batch.parse(&shape);
+                            let prepared = examine(&examiner, &batch, email_index, signup_index);
+                            let _ = tx.send((batch, prepared));
                         });
-                        match checker.as_mut() {
-                            Some(c) => c.submit(domains.iter().map(String::as_str)),
-                            None => {
-                                let unchecked = Arc::new(DomainInfo::unchecked());
-                                decider
-                                    .add_dns(domains.into_iter().map(|d| (d, unchecked.clone())));
-                            }
-                        }
-                        let needed = if checker.is_some() {
-                            batch_domains(&prepared)
-                        } else {
-                            Vec::new()
-                        };
-                        pending_rows += prepared.len();
-                        pending.push_back(Pending {
-                            batch,
-                            prepared,
-                            domains: needed,
-                        });
+                        parsing.push_back(rx);
                     }
                     Ok(Err(e)) => {
                         failure = Some(e);
@@ -164,9 +152,44 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                     Err(_) => reading = false,
                 }
             }
+            if failure.is_some() {
+                break;
+            }
+            if let Some(next) = parsing.pop_front() {
+                let Ok((batch, mut prepared)) = next.recv() else {
+                    failure = Some(Error::Internal("a worker thread panicked".into()));
+                    break;
+                };
+                if first_batch {
+                    first_batch = false;
+                    if let Some(rows) = estimate_rows(total_bytes, &dialect, &batch) {
+                        decider.reserve(rows);
+                    }
+                }
+                let domains = decider.register(&mut prepared);
+                match checker.as_mut() {
+                    Some(c) => c.submit(domains.iter().map(String::as_str)),
+                    None => {
+                        let unchecked = Arc::new(DomainInfo::unchecked());
+                        decider.add_dns(domains.into_iter().map(|d| (d, unchecked.clone())));
+                    }
+                }
+                let needed = if checker.is_some() {
+                    batch_domains(&prepared)
+                } else {
+                    Vec::new()
+                };
+                pending_rows += prepared.len();
+                pending.push_back(Pending {
+                    batch,
+                    prepared,
+                    domains: needed,
+                });
+            }
             // Decide the oldest batch once DNS had a window of rows to work ahead on.
+            let more_coming = reading || !parsing.is_empty();
             while let Some(front) = pending.front() {
-                let must = !reading || checker.is_none() || pending_rows > DNS_WINDOW_ROWS;
+                let must = !more_coming || checker.is_none() || pending_rows > DNS_WINDOW_ROWS;
                 if !must {
                     break;
                 }
@@ -179,7 +202,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                 };
                 pending_rows -= batch.prepared.len();
                 let decisions = pool.install(|| decider.decide(&batch.prepared));
-                rows_done += batch.batch.items.len() as u64;
+                rows_done += batch.batch.len() as u64;
                 if write_tx
                     .send(Decided {
                         batch: batch.batch,
@@ -237,39 +260,31 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
 fn estimate_rows(
     total_bytes: Option<u64>,
     dialect: &crate::read::Dialect,
-    items: &[Item],
+    batch: &Batch,
 ) -> Option<usize> {
     let total = total_bytes?;
     if dialect.gzip || dialect.encoding != "UTF-8" {
         return None;
     }
-    let end = items.iter().rev().find_map(|item| match item {
-        Item::Row(row) => row.record.position().map(|p| p.byte()),
-        Item::Rejected(_) => None,
-    })?;
+    let end = batch.end_offset();
     if end == 0 {
         return None;
     }
-    let rows = (total as f64 * items.len() as f64 / end as f64 * 1.02) as usize;
+    let rows = (total as f64 * batch.len() as f64 / end as f64 * 1.02) as usize;
     Some(rows.min(500_000_000))
 }
 
 fn read_loop(
     input: &mut Input,
-    batch_size: usize,
+    batch_bytes: usize,
     tx: SyncSender<Result<Batch>>,
     recycled: Receiver<Batch>,
 ) -> Result<()> {
-    let mut spare: Vec<Batch> = Vec::new();
     loop {
-        while let Ok(mut done) = recycled.try_recv() {
-            input.recycle(&mut done);
-            spare.push(done);
-        }
-        let mut batch = spare.pop().unwrap_or_default();
-        match input.read_batch(batch_size, &mut batch) {
+        let mut batch = recycled.try_recv().unwrap_or_default();
+        match input.read_chunk(batch_bytes, &mut batch) {
             Ok(more) => {
-                if !batch.items.is_empty() && tx.send(Ok(batch)).is_err() {
+                if batch.text_len() > 0 && tx.send(Ok(batch)).is_err() {
                     return Ok(());
                 }
                 if !more {
@@ -291,20 +306,14 @@ fn write_loop(
 ) -> Result<Outputs> {
     for Decided { batch, decisions } in rx {
         let mut decisions = decisions.into_iter();
-        for item in &batch.items {
+        for item in batch.items() {
             match item {
                 Item::Row(row) => {
                     let decision = decisions
                         .next()
                         .ok_or_else(|| Error::Internal("a row without a decision".into()))?;
                     let reason = decision.reason.map_or("", |r| r.code());
-                    outputs.write_row(
-                        &row.record,
-                        batch.raw_of(row),
-                        decision.action,
-                        reason,
-                        &decision.detail,
-                    )?;
+                    outputs.write_row(&row, decision.action, reason, &decision.detail)?;
                 }
                 Item::Rejected(rejected) => outputs.write_rejected(rejected)?,
             }
@@ -315,32 +324,23 @@ fn write_loop(
     Ok(outputs)
 }
 
-/// The readable rows of a batch, prepared.
-fn field(record: &csv::ByteRecord, i: usize) -> &str {
-    record
-        .get(i)
-        .and_then(|f| std::str::from_utf8(f).ok())
-        .unwrap_or("")
-}
-
-fn prepare_batch(
-    decider: &mut Decider,
-    items: &[Item],
+/// Checks a parsed batch's rows (on a worker thread).
+fn examine(
+    examiner: &Examiner,
+    batch: &Batch,
     email_index: usize,
     signup_index: Option<usize>,
-) -> (Vec<Prepared>, Vec<String>) {
-    let rows: Vec<RowInput<'_>> = items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Row(row) => Some(RowInput {
+) -> Vec<Prepared> {
+    batch
+        .rows()
+        .map(|row| {
+            examiner.examine(&RowInput {
                 line: row.line,
-                email: field(&row.record, email_index),
-                signup: signup_index.map(|i| field(&row.record, i)),
-            }),
-            Item::Rejected(_) => None,
+                email: row.text(email_index),
+                signup: signup_index.map(|i| row.text(i)),
+            })
         })
-        .collect();
-    decider.prepare(&rows)
+        .collect()
 }
 
 /// The distinct domains a batch's rows need answers for.

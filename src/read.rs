@@ -5,10 +5,12 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
+use csv_core::ReadRecordResult;
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use flate2::read::MultiGzDecoder;
@@ -107,15 +109,15 @@ impl Default for ReadOptions {
     }
 }
 
-/// A record read as a row of the input's shape.
-#[derive(Debug, Clone)]
-pub struct RawRow {
-    /// The record's first physical line (1 is the header).
-    pub line: u64,
-    /// The fields, valid UTF-8.
-    pub record: csv::ByteRecord,
-    /// Where the record's text (without its line end) is in [`Batch::raw`].
-    pub raw: std::ops::Range<usize>,
+/// What every record of an input must look like, and how to split it.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// The header's number of fields.
+    pub width: usize,
+    /// The field delimiter.
+    pub delimiter: u8,
+    /// Records with a longer field are rejected.
+    pub max_field_bytes: usize,
 }
 
 /// A record that could not be read as a row.
@@ -129,48 +131,323 @@ pub struct Rejected {
     pub raw: String,
 }
 
-/// Records read together, with their text as read (decoded to UTF-8), so that rows can be
-/// written back byte for byte.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// The records, in input order.
-    pub items: Vec<Item>,
-    /// The batch's text; rows point into it.
-    pub raw: Vec<u8>,
+/// Where one record of a [`Batch`] is.
+#[derive(Debug, Clone)]
+struct Record {
+    line: u64,
+    /// The record's text in [`Batch::text`], without line ends.
+    raw: Range<usize>,
+    /// Where its first field starts in the batch's field bytes.
+    first: usize,
+    /// Its fields' ends (offsets into the field bytes) in the batch's ends.
+    ends: Range<usize>,
+    /// Index into the batch's rejected records, for a record that is not a row.
+    rejected: Option<usize>,
 }
 
-impl Batch {
-    /// The text of a row of this batch (without its line end).
-    pub fn raw_of(&self, row: &RawRow) -> &[u8] {
-        self.raw.get(row.raw.clone()).unwrap_or_default()
+/// A run of whole records: the text as read (decoded to UTF-8), cut from the input by
+/// [`Input::read_chunk`], and once [`Batch::parse`]d, its rows and rejected records.
+///
+/// Reading only finds where records end (a quote-aware `memchr` scan); parsing, the costly
+/// part, runs on any thread, so batches are parsed in parallel. A batch owns all its buffers
+/// and reuses them when read into again: parsing allocates nothing per row.
+#[derive(Debug, Default)]
+pub struct Batch {
+    text: Vec<u8>,
+    /// The physical line of `text[0]`.
+    first_line: u64,
+    /// The offset in the decoded stream just past this batch.
+    end_offset: u64,
+    /// The input ended inside a quoted field: the last record's quote is never closed.
+    unterminated: bool,
+    /// Unescaped field bytes of every record, back to back.
+    field_bytes: Vec<u8>,
+    ends: Vec<usize>,
+    records: Vec<Record>,
+    rejected: Vec<Rejected>,
+}
+
+/// One record of a batch, in input order.
+#[derive(Debug, Clone, Copy)]
+pub enum Item<'a> {
+    /// A readable row.
+    Row(Row<'a>),
+    /// A record that goes to `rejected.csv`.
+    Rejected(&'a Rejected),
+}
+
+/// A record read as a row of the input's shape: every field valid UTF-8.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// The record's first physical line (1 is the header).
+    pub line: u64,
+    raw: &'a [u8],
+    bytes: &'a [u8],
+    first: usize,
+    ends: &'a [usize],
+}
+
+impl<'a> Row<'a> {
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Returns true if and only if the row has no fields (never, for a parsed row).
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Field `i`, unescaped.
+    pub fn field(&self, i: usize) -> Option<&'a [u8]> {
+        let end = *self.ends.get(i)?;
+        let start = match i {
+            0 => self.first,
+            _ => self.ends[i - 1],
+        };
+        self.bytes.get(start..end)
+    }
+
+    /// Field `i` as text (rows are valid UTF-8); empty when the row has no such field.
+    pub fn text(&self, i: usize) -> &'a str {
+        self.field(i)
+            .and_then(|f| std::str::from_utf8(f).ok())
+            .unwrap_or("")
+    }
+
+    /// Every field, unescaped.
+    pub fn fields(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let (bytes, ends) = (self.bytes, self.ends);
+        let mut start = self.first;
+        ends.iter().map(move |&end| {
+            let field = bytes.get(start..end).unwrap_or_default();
+            start = end;
+            field
+        })
+    }
+
+    /// The record's text as read, without its line end (for writing it back unchanged).
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
     }
 }
 
-/// One record of the input.
-#[derive(Debug, Clone)]
-pub enum Item {
-    /// A readable row.
-    Row(RawRow),
-    /// A record that goes to `rejected.csv`.
-    Rejected(Rejected),
+impl Batch {
+    /// The records, in input order.
+    pub fn items(&self) -> impl Iterator<Item = Item<'_>> {
+        self.records.iter().map(|r| match r.rejected {
+            Some(i) => Item::Rejected(&self.rejected[i]),
+            None => Item::Row(self.row(r)),
+        })
+    }
+
+    /// The readable rows, in input order.
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        self.records
+            .iter()
+            .filter(|r| r.rejected.is_none())
+            .map(|r| self.row(r))
+    }
+
+    /// The number of records (rows and rejected).
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Returns true if and only if the batch has no records.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The number of bytes of text in the batch.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// The offset in the decoded input just past this batch.
+    pub fn end_offset(&self) -> u64 {
+        self.end_offset
+    }
+
+    fn row(&self, r: &Record) -> Row<'_> {
+        Row {
+            line: r.line,
+            raw: self.text.get(r.raw.clone()).unwrap_or_default(),
+            bytes: &self.field_bytes,
+            first: r.first,
+            ends: self.ends.get(r.ends.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.records.clear();
+        self.rejected.clear();
+        self.unterminated = false;
+    }
+
+    /// Splits the batch's text into records and checks each against `shape`: rows, or
+    /// rejected records with the reason. The text holds whole records only, so this needs
+    /// nothing from other batches and may run on any thread.
+    pub fn parse(&mut self, shape: &Shape) {
+        self.records.clear();
+        self.rejected.clear();
+        // Unescaping only ever drops bytes: the field bytes never outgrow the text.
+        let n = self.text.len();
+        if self.field_bytes.len() < n + 1 {
+            self.field_bytes.resize(n + 1, 0);
+        }
+        if self.ends.len() < shape.width + 1 {
+            self.ends.resize(shape.width + 1, 0);
+        }
+        let mut reader = record_reader(shape.delimiter);
+        let (mut pos, mut out, mut nends) = (0usize, 0usize, 0usize);
+        let mut line = self.first_line;
+        loop {
+            // Blank lines and line ends between records (csv skips them too).
+            while pos < n && matches!(self.text[pos], b'\n' | b'\r') {
+                line += u64::from(self.text[pos] == b'\n');
+                pos += 1;
+            }
+            if pos == n {
+                break;
+            }
+            let (start, first, first_end) = (pos, out, nends);
+            loop {
+                let input = self.text.get(pos..).unwrap_or_default();
+                let (result, nin, nout, nend) = reader.read_record(
+                    input,
+                    &mut self.field_bytes[out..],
+                    &mut self.ends[nends..],
+                );
+                for end in &mut self.ends[nends..nends + nend] {
+                    *end += first;
+                }
+                pos += nin;
+                out += nout;
+                nends += nend;
+                match result {
+                    ReadRecordResult::Record | ReadRecordResult::End => break,
+                    // The input ended inside the record (the end of the file): the next call,
+                    // with no input, completes it.
+                    ReadRecordResult::InputEmpty => {}
+                    ReadRecordResult::OutputFull => {
+                        let grow = self.field_bytes.len().max(64);
+                        self.field_bytes.resize(self.field_bytes.len() + grow, 0);
+                    }
+                    ReadRecordResult::OutputEndsFull => {
+                        let grow = self.ends.len().max(16);
+                        self.ends.resize(self.ends.len() + grow, 0);
+                    }
+                }
+            }
+            let consumed = &self.text[start..pos];
+            let trail = consumed
+                .iter()
+                .rev()
+                .take_while(|b| matches!(b, b'\n' | b'\r'))
+                .count();
+            let record = Record {
+                line,
+                raw: start..pos - trail,
+                first,
+                ends: first_end..nends,
+                rejected: None,
+            };
+            line += memchr::memchr_iter(b'\n', consumed).count() as u64;
+            let last = pos >= n;
+            let problem = self.problem(&record, shape, self.unterminated && last);
+            let record = match problem {
+                None => record,
+                Some(error) => {
+                    self.rejected.push(Rejected {
+                        line: record.line,
+                        error,
+                        raw: raw_text(&self.text[record.raw.clone()]),
+                    });
+                    Record {
+                        rejected: Some(self.rejected.len() - 1),
+                        ..record
+                    }
+                }
+            };
+            self.records.push(record);
+        }
+    }
+
+    /// Why a record cannot be read as a row, if it cannot.
+    fn problem(&self, record: &Record, shape: &Shape, unterminated: bool) -> Option<String> {
+        let ends = &self.ends[record.ends.clone()];
+        let bytes = self
+            .field_bytes
+            .get(record.first..ends.last().copied().unwrap_or(record.first))
+            .unwrap_or_default();
+        if unterminated {
+            // The record's `line` says where; the rest of the file would be this one field.
+            return Some("a quoted field is never closed".to_string());
+        }
+        if ends.len() != shape.width {
+            return Some(format!(
+                "{} fields, but the header has {}",
+                ends.len(),
+                shape.width
+            ));
+        }
+        let mut start = record.first;
+        for (i, &end) in ends.iter().enumerate() {
+            if end - start > shape.max_field_bytes {
+                return Some(format!(
+                    "field {} is {} bytes, over the limit of {} bytes",
+                    i + 1,
+                    end - start,
+                    shape.max_field_bytes
+                ));
+            }
+            start = end;
+        }
+        if memchr::memchr(0, bytes).is_some() {
+            return Some("NUL byte in the record".to_string());
+        }
+        if !bytes.is_ascii() && !is_utf8(&self.field_bytes, record.first, ends) {
+            return Some("invalid UTF-8 in the record".to_string());
+        }
+        None
+    }
+}
+
+/// A CSV record parser for a batch: RFC 4180 quoting, `\r`, `\n` or `\r\n` line ends, as the
+/// `csv` crate reads. It has already "read" once, so that it never strips a byte-order mark
+/// from a batch's first field (only the start of the input may carry one).
+fn record_reader(delimiter: u8) -> csv_core::Reader {
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    // A blank line: no output, no record, the parser stays at the start of a record.
+    let _ = reader.read_record(b"\n", &mut [0u8; 1], &mut [0usize; 1]);
+    reader
 }
 
 /// An open contact file, positioned after its header.
 pub struct Input {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    stream: Box<dyn Read + Send>,
     path: PathBuf,
     header: csv::ByteRecord,
     email_index: usize,
     signup_index: Option<usize>,
     dialect: Dialect,
     raw_bytes: Arc<AtomicU64>,
-    max_field_bytes: usize,
-    delimiter: u8,
-    stream: Arc<Mutex<Stream>>,
-    lookahead: Option<csv::ByteRecord>,
+    shape: Shape,
+    /// Decoded text read but not yet handed out in a batch.
+    pending: Vec<u8>,
+    /// The decoded-stream offset of `pending[0]`.
+    pending_base: u64,
+    /// The quoting state of everything read so far.
+    quotes: QuoteTracker,
+    /// The decoded-stream offset of the last line end read that is outside quotes (a record
+    /// boundary).
+    boundary: Option<u64>,
+    /// The physical line of `pending[0]`.
+    next_line: u64,
+    eof: bool,
     finished: bool,
-    spare: Vec<csv::ByteRecord>,
-    spans: Vec<(u64, u64)>,
 }
 
 /// Counts the bytes read from the underlying file (compressed size for gzip).
@@ -188,6 +465,14 @@ impl<R: Read> Read for Counting<R> {
 }
 
 const SNIFF_BYTES: u64 = 1 << 20;
+
+/// Bytes read from the decoded stream at a time while looking for a record boundary.
+const READ_BYTES: usize = 1 << 16;
+
+/// The size of the batches [`Input::read_batch`] callers use unless they have a reason not
+/// to: about 5,000 rows of a typical export, small enough to keep memory flat and both cores
+/// busy, large enough to make per-batch costs vanish.
+pub const BATCH_BYTES: usize = 1 << 20;
 
 impl Input {
     /// Opens the input, detects compression, encoding and delimiter, and reads the header.
@@ -266,32 +551,50 @@ impl Input {
                     .build(rest),
             )
         };
-        let stream = Arc::new(Mutex::new(Stream {
+        let mut input = Input {
+            stream: decoded,
+            path,
+            header: csv::ByteRecord::new(),
+            email_index: 0,
+            signup_index: None,
+            dialect: Dialect {
+                encoding: encoding.name(),
+                bom,
+                gzip,
+                delimiter: (delimiter as char).to_string(),
+                email_column: String::new(),
+                signup_column: None,
+            },
+            raw_bytes,
+            shape: Shape {
+                width: 0,
+                delimiter,
+                max_field_bytes: options.max_field_bytes,
+            },
+            pending: Vec::new(),
+            pending_base: 0,
             quotes: QuoteTracker::new(delimiter),
-            window: Vec::new(),
-            base: 0,
-        }));
-        let tracked: Box<dyn Read + Send> = Box::new(Tracked {
-            inner: decoded,
-            stream: stream.clone(),
-        });
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .buffer_capacity(1 << 18)
-            .from_reader(tracked);
+            boundary: None,
+            next_line: 1,
+            eof: false,
+            finished: false,
+        };
+        input.read_header(options)?;
+        Ok(input)
+    }
 
-        let mut header = csv::ByteRecord::new();
-        let got = reader
-            .read_byte_record(&mut header)
-            .map_err(|e| csv_error(&path, e))?;
-        if !got {
-            return Err(input_error(
+    /// Reads the header record, and finds the address and signup columns in it.
+    fn read_header(&mut self, options: &ReadOptions) -> Result<()> {
+        let path = self.path.clone();
+        while !self.eof && !self.has_boundary() {
+            self.fill(READ_BYTES)?;
+        }
+        let header = self.take_header().ok_or_else(|| {
+            input_error(
                 &path,
                 "is empty; expected a header line such as `email,first_name`",
-            ));
-        }
+            )
+        })?;
         let names: Vec<String> = header
             .iter()
             .map(|f| String::from_utf8_lossy(f).into_owned())
@@ -316,30 +619,52 @@ impl Input {
             })?),
             None => find_column(&names, None, SIGNUP_COLUMN_NAMES),
         };
-        let dialect = Dialect {
-            encoding: encoding.name(),
-            bom,
-            gzip,
-            delimiter: (delimiter as char).to_string(),
-            email_column: names[email_index].clone(),
-            signup_column: signup_index.map(|i| names[i].clone()),
-        };
-        Ok(Input {
-            reader,
-            path,
-            header,
-            email_index,
-            signup_index,
-            dialect,
-            raw_bytes,
-            max_field_bytes: options.max_field_bytes,
-            stream,
-            lookahead: None,
-            finished: false,
-            spare: Vec::new(),
-            spans: Vec::new(),
-            delimiter,
-        })
+        self.dialect.email_column = names[email_index].clone();
+        self.dialect.signup_column = signup_index.map(|i| names[i].clone());
+        self.email_index = email_index;
+        self.signup_index = signup_index;
+        self.shape.width = header.len();
+        self.header = header;
+        Ok(())
+    }
+
+    /// Parses the first record of the pending text as the header and drops its text.
+    fn take_header(&mut self) -> Option<csv::ByteRecord> {
+        // A fresh parser, as the `csv` crate's: it skips leading blank lines and a BOM.
+        let mut reader = csv_core::ReaderBuilder::new()
+            .delimiter(self.shape.delimiter)
+            .build();
+        let mut fields = vec![0u8; self.pending.len() + 1];
+        let mut ends = vec![0usize; 64];
+        let (mut pos, mut out, mut nends) = (0, 0, 0);
+        loop {
+            let (result, nin, nout, nend) = reader.read_record(
+                self.pending.get(pos..).unwrap_or_default(),
+                &mut fields[out..],
+                &mut ends[nends..],
+            );
+            pos += nin;
+            out += nout;
+            nends += nend;
+            match result {
+                ReadRecordResult::Record => break,
+                ReadRecordResult::End => return None,
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => fields.resize(fields.len() * 2, 0),
+                ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+            }
+        }
+        let mut header = csv::ByteRecord::new();
+        let mut start = 0;
+        for &end in &ends[..nends] {
+            header.push_field(fields.get(start..end).unwrap_or_default());
+            start = end;
+        }
+        let consumed = pos.min(self.pending.len());
+        self.next_line += memchr::memchr_iter(b'\n', &self.pending[..consumed]).count() as u64;
+        self.pending.drain(..consumed);
+        self.pending_base += consumed as u64;
+        Some(header)
     }
 
     /// The header record.
@@ -364,7 +689,12 @@ impl Input {
 
     /// The field delimiter.
     pub fn delimiter(&self) -> u8 {
-        self.delimiter
+        self.shape.delimiter
+    }
+
+    /// What every record must look like (for [`Batch::parse`]).
+    pub fn shape(&self) -> Shape {
+        self.shape
     }
 
     /// A shared counter of the bytes read, for progress reporting from another thread.
@@ -372,173 +702,91 @@ impl Input {
         self.raw_bytes.clone()
     }
 
-    /// Reads up to `max` records into `batch` (cleared first); returns false at the end.
+    /// Reads about `target` bytes of whole records into `batch` (cleared first), without
+    /// parsing them; returns false once the input is exhausted (the batch may still hold its
+    /// last records).
     ///
     /// # Errors
     /// Only when the input itself cannot be read further (I/O error, corrupt gzip).
-    pub fn read_batch(&mut self, max: usize, batch: &mut Batch) -> Result<bool> {
-        batch.items.clear();
-        batch.raw.clear();
-        self.spans.clear();
-        // One record of look-ahead: only at the end of the input do we know whether the last
-        // record's quote was ever closed (an unterminated quote swallows the rest of the file),
-        // and where a record's text ends.
-        if self.lookahead.is_none() && !self.finished {
-            self.lookahead = self.next_record()?;
+    pub fn read_chunk(&mut self, target: usize, batch: &mut Batch) -> Result<bool> {
+        batch.clear();
+        if self.finished {
+            return Ok(false);
         }
-        while batch.items.len() < max {
-            let Some(record) = self.lookahead.take() else {
-                self.finished = true;
-                break;
-            };
-            self.lookahead = self.next_record()?;
-            let start = record.position().map_or(0, |p| p.byte());
-            let (end, unterminated) = match &self.lookahead {
-                Some(next) => (next.position().map_or(start, |p| p.byte()), false),
-                None => {
-                    let stream = self.lock_stream()?;
-                    (
-                        stream.base + stream.window.len() as u64,
-                        stream.quotes.in_quotes,
-                    )
-                }
-            };
-            self.spans.push((start, end.max(start)));
-            batch.items.push(self.classify(record, unterminated));
+        let target = target.max(1);
+        while !self.eof && (self.pending.len() < target || !self.has_boundary()) {
+            let want = target.saturating_sub(self.pending.len()).max(READ_BYTES);
+            self.fill(want)?;
         }
-        self.take_text(batch)?;
-        Ok(self.lookahead.is_some())
+        // Swap buffers rather than copy the batch: the pending text becomes the batch's, and
+        // only the partial record after the cut moves back.
+        std::mem::swap(&mut batch.text, &mut self.pending);
+        self.pending.clear();
+        if !self.eof {
+            let boundary = self.boundary.unwrap_or(self.pending_base);
+            let cut = usize::try_from(boundary - self.pending_base + 1)
+                .unwrap_or(batch.text.len())
+                .min(batch.text.len());
+            self.pending.extend_from_slice(&batch.text[cut..]);
+            batch.text.truncate(cut);
+        } else {
+            self.finished = true;
+            batch.unterminated = self.quotes.in_quotes;
+        }
+        batch.first_line = self.next_line;
+        self.next_line += memchr::memchr_iter(b'\n', &batch.text).count() as u64;
+        self.pending_base += batch.text.len() as u64;
+        batch.end_offset = self.pending_base;
+        Ok(!self.finished)
     }
 
-    fn lock_stream(&self) -> Result<std::sync::MutexGuard<'_, Stream>> {
-        self.stream
-            .lock()
-            .map_err(|_| Error::Internal("the input stream's state was poisoned".into()))
+    /// Reads about `target` bytes of whole records into `batch` and parses them; returns
+    /// false once the input is exhausted (the batch may still hold its last records).
+    ///
+    /// # Errors
+    /// Only when the input itself cannot be read further (I/O error, corrupt gzip).
+    pub fn read_batch(&mut self, target: usize, batch: &mut Batch) -> Result<bool> {
+        let more = self.read_chunk(target, batch)?;
+        batch.parse(&self.shape);
+        Ok(more)
     }
 
-    /// Moves the batch's text out of the stream window, points every record at its text
-    /// (line ends trimmed), and corrects line numbers for blank lines and CRLF before it.
-    fn take_text(&mut self, batch: &mut Batch) -> Result<()> {
-        let (Some(&(first, _)), Some(&(_, last))) = (self.spans.first(), self.spans.last()) else {
-            return Ok(());
-        };
-        {
-            let mut stream = self.lock_stream()?;
-            let base = stream.base;
-            let from = usize::try_from(first.saturating_sub(base)).unwrap_or(0);
-            let to = usize::try_from(last.saturating_sub(base)).unwrap_or(0);
-            let to = to.min(stream.window.len());
-            batch
-                .raw
-                .extend_from_slice(&stream.window[from.min(to)..to]);
-            stream.window.drain(..to);
-            stream.base += to as u64;
+    /// Returns true if and only if a record boundary is known inside the pending text.
+    fn has_boundary(&self) -> bool {
+        self.boundary.is_some_and(|b| b >= self.pending_base)
+    }
+
+    /// Reads up to `want` more bytes into the pending text and follows their quoting.
+    fn fill(&mut self, want: usize) -> Result<()> {
+        let old = self.pending.len();
+        let n = (&mut self.stream)
+            .take(want as u64)
+            .read_to_end(&mut self.pending)
+            .map_err(|e| read_error(&self.path, e, self.dialect.gzip))?;
+        if n < want {
+            self.eof = true;
         }
-        let is_line_end = |b: &u8| *b == b'\n' || *b == b'\r';
-        for (item, &(start, end)) in batch.items.iter_mut().zip(&self.spans) {
-            let relative = (start - first) as usize..(end - first) as usize;
-            let text = batch.raw.get(relative.clone()).unwrap_or_default();
-            let lead = text.iter().take_while(|b| is_line_end(b)).count();
-            let trail = text[lead..]
-                .iter()
-                .rev()
-                .take_while(|b| is_line_end(b))
-                .count();
-            let skipped_lines = text[..lead].iter().filter(|b| **b == b'\n').count() as u64;
-            let range = relative.start + lead..relative.end - trail;
-            match item {
-                Item::Row(row) => {
-                    row.line += skipped_lines;
-                    row.raw = range;
-                }
-                Item::Rejected(rejected) => {
-                    rejected.line += skipped_lines;
-                    rejected.raw = raw_text(batch.raw.get(range).unwrap_or_default());
-                }
-            }
+        if let Some(at) = self.quotes.feed(&self.pending[old..]) {
+            self.boundary = Some(self.pending_base + (old + at) as u64);
         }
         Ok(())
-    }
-
-    /// Takes the records of a written batch back, to read into them again (saves two
-    /// allocations a row).
-    pub fn recycle(&mut self, batch: &mut Batch) {
-        const KEEP: usize = 1 << 16;
-        batch.raw.clear();
-        for item in batch.items.drain(..) {
-            if self.spare.len() >= KEEP {
-                break;
-            }
-            if let Item::Row(row) = item {
-                self.spare.push(row.record);
-            }
-        }
-    }
-
-    fn next_record(&mut self) -> Result<Option<csv::ByteRecord>> {
-        let mut record = self.spare.pop().unwrap_or_default();
-        let more = self
-            .reader
-            .read_byte_record(&mut record)
-            .map_err(|e| csv_error(&self.path, e))?;
-        Ok(more.then_some(record))
-    }
-
-    fn classify(&self, record: csv::ByteRecord, unterminated: bool) -> Item {
-        let width = self.header.len();
-        let line = record.position().map_or(0, |p| p.line());
-        let problem = if unterminated {
-            // The record's `line` says where; the rest of the file would be this one field.
-            Some("a quoted field is never closed".to_string())
-        } else if record.len() != width {
-            Some(format!(
-                "{} fields, but the header has {width}",
-                record.len()
-            ))
-        } else if let Some((i, f)) = record
-            .iter()
-            .enumerate()
-            .find(|(_, f)| f.len() > self.max_field_bytes)
-        {
-            Some(format!(
-                "field {} is {} bytes, over the limit of {} bytes",
-                i + 1,
-                f.len(),
-                self.max_field_bytes
-            ))
-        } else if record.as_slice().contains(&0) {
-            Some("NUL byte in the record".to_string())
-        } else if !is_utf8(&record) {
-            Some("invalid UTF-8 in the record".to_string())
-        } else {
-            None
-        };
-        match problem {
-            None => Item::Row(RawRow {
-                line,
-                record,
-                raw: 0..0,
-            }),
-            Some(error) => Item::Rejected(Rejected {
-                line,
-                error,
-                raw: String::new(),
-            }),
-        }
     }
 }
 
 /// Returns true if and only if every field is valid UTF-8 (a character may not span fields).
-fn is_utf8(record: &csv::ByteRecord) -> bool {
-    let all = record.as_slice();
-    if all.is_ascii() {
-        return true;
-    }
+fn is_utf8(bytes: &[u8], first: usize, ends: &[usize]) -> bool {
+    let all = bytes
+        .get(first..ends.last().copied().unwrap_or(first))
+        .unwrap_or_default();
     // Valid as a whole, and no field starts inside a character (with a continuation byte).
+    let starts = std::iter::once(first).chain(ends.iter().copied());
     std::str::from_utf8(all).is_ok()
-        && record
-            .iter()
-            .all(|f| f.first().is_none_or(|&b| (b & 0xC0) != 0x80))
+        && starts.zip(ends).all(|(start, &end)| {
+            bytes
+                .get(start..end)
+                .and_then(<[u8]>::first)
+                .is_none_or(|&b| (b & 0xC0) != 0x80)
+        })
 }
 
 fn input_error(path: &Path, message: &str) -> Error {
@@ -566,14 +814,6 @@ fn read_error(path: &Path, e: io::Error, gzip: bool) -> Error {
     }
 }
 
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => read_error(path, io, true),
-        other => input_error(path, &format!("cannot parse as CSV: {other:?}")),
-    }
-}
-
-/// Wraps gzip data in a decoder (by magic number, whatever the file name).
 fn maybe_gunzip<R: io::BufRead + Send + 'static>(
     mut reader: R,
     path: &Path,
@@ -672,13 +912,23 @@ impl QuoteTracker {
         }
     }
 
-    fn feed(&mut self, buf: &[u8]) {
-        let Some(&last) = buf.last() else { return };
+    /// Follows `buf`, the text after everything fed so far. Returns the position in `buf`
+    /// of its last line end (`\n` or `\r`) outside quotes: a record boundary.
+    fn feed(&mut self, buf: &[u8]) -> Option<usize> {
+        let &last = buf.last()?;
+        let mut boundary = None;
+        let mut note = |from: usize, to: usize| {
+            if let Some(at) = memchr::memrchr2(b'\n', b'\r', &buf[from..to]) {
+                boundary = Some(from + at);
+            }
+        };
         let mut i = 0;
         if std::mem::take(&mut self.reopen_if_quote) && buf[0] == b'"' {
             self.in_quotes = true;
             i = 1;
         }
+        // Where the current stretch outside quotes started.
+        let mut outside = (!self.in_quotes).then_some(i);
         while let Some(offset) = memchr::memchr(b'"', &buf[i..]) {
             let j = i + offset;
             if self.in_quotes {
@@ -687,17 +937,22 @@ impl QuoteTracker {
                     Some(_) => {
                         self.in_quotes = false;
                         i = j + 1;
+                        outside = Some(i);
                     }
                     None => {
                         self.in_quotes = false;
                         self.reopen_if_quote = true;
                         i = j + 1;
+                        outside = Some(i);
                     }
                 }
             } else {
                 let before = if j == 0 { self.previous } else { buf[j - 1] };
                 if before == self.delimiter || before == b'\n' || before == b'\r' {
                     self.in_quotes = true;
+                    if let Some(from) = outside.take() {
+                        note(from, j);
+                    }
                 }
                 i = j + 1;
             }
@@ -705,35 +960,11 @@ impl QuoteTracker {
                 break;
             }
         }
+        if let Some(from) = outside {
+            note(from.min(buf.len()), buf.len());
+        }
         self.previous = last;
-    }
-}
-
-/// What the reader shares with the text it reads through: the quoting state, and the text
-/// not yet handed out in a batch.
-#[derive(Debug)]
-struct Stream {
-    quotes: QuoteTracker,
-    window: Vec<u8>,
-    /// The stream offset of `window[0]`.
-    base: u64,
-}
-
-struct Tracked<R> {
-    inner: R,
-    stream: Arc<Mutex<Stream>>,
-}
-
-impl<R: Read> Read for Tracked<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut stream = self
-            .stream
-            .lock()
-            .map_err(|_| io::Error::other("the input stream's state was poisoned"))?;
-        stream.quotes.feed(&buf[..n]);
-        stream.window.extend_from_slice(&buf[..n]);
-        Ok(n)
+        boundary
     }
 }
 
@@ -828,6 +1059,115 @@ mod tests {
                 tracker.feed(&text.as_bytes()[split..]);
                 assert_eq!(tracker.in_quotes, open, "{text:?} split at {split}");
             }
+        }
+    }
+
+    /// Every record as (line, fields or rejection, raw text), reading `text` in batches of
+    /// about `target` bytes.
+    fn records(text: &str, target: usize) -> Vec<(u64, Result<Vec<String>, String>, String)> {
+        let mut input = Input::from_reader(
+            Box::new(Cursor::new(text.as_bytes().to_vec())),
+            Path::new("t.csv"),
+            &ReadOptions::default(),
+        )
+        .expect("open");
+        let mut batch = Batch::default();
+        let mut out = Vec::new();
+        loop {
+            let more = input.read_batch(target, &mut batch).expect("read");
+            for item in batch.items() {
+                out.push(match item {
+                    Item::Row(row) => (
+                        row.line,
+                        Ok(row
+                            .fields()
+                            .map(|f| String::from_utf8_lossy(f).into())
+                            .collect()),
+                        String::from_utf8_lossy(row.raw()).into(),
+                    ),
+                    Item::Rejected(r) => (r.line, Err(r.error.clone()), r.raw.clone()),
+                });
+            }
+            if !more {
+                return out;
+            }
+        }
+    }
+
+    /// The rows the `csv` crate reads from `text` after its header.
+    fn csv_rows(text: &str) -> Vec<Vec<String>> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        reader
+            .byte_records()
+            .map(|r| {
+                r.expect("csv")
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_of_any_size_read_the_same_records() {
+        for text in [
+            "email,name\na@x.io,A\nb@x.io,B\n",
+            "email,name\r\na@x.io,A\r\n\r\nb@x.io,\"B\r\nC\"\r\n",
+            "email,name\na@x.io,\"multi\nline \"\"quoted\"\"\"\n\n\nb@x.io,B",
+            "email,name\na@x.io,\"\"\nb@x.io,\"x\"\"\"\nc,\"\"\"\"\n",
+            "email,name\na@x.io,x\"y\nb@x.io,\"open\nrest\n",
+            "email,name\ra@x.io,A\rb@x.io,B\r",
+            "email,name\na@x.io\nb@x.io,B,extra\nc@x.io,\"\u{e9}\"\n",
+            "\n\nemail,name\n\na@x.io,A\n",
+            // An empty last field after a batch whose bytes there were inside a character.
+            "email,name\nb@x.io,\u{e9}\nab@x.io,\n",
+        ] {
+            let whole = records(text, usize::MAX);
+            let expected = csv_rows(text);
+            assert_eq!(whole.len(), expected.len(), "{text:?}");
+            for ((_, fields, _), want) in whole.iter().zip(&expected) {
+                if let Ok(fields) = fields {
+                    assert_eq!(fields, want, "{text:?}");
+                }
+            }
+            for target in 1..=text.len() {
+                assert_eq!(
+                    records(text, target),
+                    whole,
+                    "{text:?} in batches of {target}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lines_raw_text_and_rejections() {
+        let text =
+            "email,name\r\na@x.io,A\r\n\r\nb@x.io,\"B\r\nC\"\r\nshort\r\nc@x.io,\"never closed\r\n";
+        let got = records(text, 8);
+        let lines: Vec<u64> = got.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [2, 4, 6, 7]);
+        assert_eq!(got[1].2, "b@x.io,\"B\r\nC\"");
+        assert_eq!(got[2].1, Err("1 fields, but the header has 2".to_string()));
+        assert_eq!(got[3].1, Err("a quoted field is never closed".to_string()));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_reads_the_same_in_any_batches(
+            body in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "b@x.io", ",", "\"", "\n", "\r", " ", "\r\n", "\u{e9}"]),
+                0..60,
+            ),
+            target in 1usize..40,
+        ) {
+            let text = format!("email,name\n{}", body.concat());
+            let whole = records(&text, usize::MAX);
+            proptest::prop_assert_eq!(whole.len(), csv_rows(&text).len());
+            proptest::prop_assert_eq!(records(&text, target), whole);
         }
     }
 

@@ -49,7 +49,8 @@ pub struct InputReport {
     pub bytes: u64,
     /// Encoding, delimiter and columns used.
     pub dialect: Dialect,
-    /// Rows whose signup cell was not a date (treated as unknown signup).
+    /// Rows whose signup cell was not a date (treated as unknown signup). Signup dates are read
+    /// only when an engagement history is given (no other rule uses them), so 0 otherwise.
     pub unreadable_signup_dates: u64,
 }
 

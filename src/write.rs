@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempPath;
 
 use crate::error::{Error, Result};
-use crate::read::Rejected;
+use crate::read::{Rejected, Row};
 use crate::reason::Action;
 
 /// The four CSV outputs' file names, in `report.json` order.
@@ -212,28 +212,27 @@ impl Outputs {
         Ok(outputs)
     }
 
-    /// Writes one decided row: its text as read (`raw`, without line end), plus the reason
-    /// and detail for review and suppressed rows. With `--excel-safe`, a row with a
-    /// formula-like cell is written field by field instead, those cells prefixed with `'`.
+    /// Writes one decided row: its text as read, plus the reason and detail for review and
+    /// suppressed rows. With `--excel-safe`, a row with a formula-like cell is written field by
+    /// field instead, those cells prefixed with `'`.
     ///
     /// # Errors
     /// When the file cannot be written (disk full, …).
     pub fn write_row(
         &mut self,
-        record: &csv::ByteRecord,
-        raw: &[u8],
+        row: &Row<'_>,
         action: Action,
         reason: &str,
         detail: &str,
     ) -> Result<()> {
-        let risky = record.iter().filter(|f| is_formula_risk(f)).count() as u64;
+        let risky = row.fields().filter(|f| is_formula_risk(f)).count() as u64;
         self.formula_cells += risky;
         self.scratch.clear();
-        if (risky > 0 && self.cells == CellPolicy::ExcelSafe)
-            || (raw.is_empty() && !record.is_empty())
+        let raw = row.raw();
+        if (risky > 0 && self.cells == CellPolicy::ExcelSafe) || (raw.is_empty() && !row.is_empty())
         {
             let neutralise = self.cells == CellPolicy::ExcelSafe;
-            let fields = record.iter().map(|f| {
+            let fields = row.fields().map(|f| {
                 if neutralise && is_formula_risk(f) {
                     let mut cell = Vec::with_capacity(f.len() + 1);
                     cell.push(b'\'');
