@@ -87,6 +87,11 @@ pub struct Examiner {
 }
 
 impl Examiner {
+    /// Returns true if and only if rows' signup dates are used (with engagement history).
+    pub fn reads_signup_dates(&self) -> bool {
+        self.signup_dates
+    }
+
     /// Checks one row.
     pub fn examine(&self, row: &RowInput<'_>) -> Prepared {
         let syntax = syntax::check(row.email);

@@ -28,6 +28,13 @@ impl Normalized {
         &self.address[self.at + 1..]
     }
 
+    /// An address already normalised: `address` is lower-case, ASCII in its domain, and its
+    /// last `@` is at `at`.
+    pub(crate) fn from_parts(address: String, at: usize) -> Normalized {
+        debug_assert_eq!(address.rfind('@'), Some(at));
+        Normalized { address, at }
+    }
+
     /// The 128-bit key used for duplicate detection and engagement look-ups.
     pub fn key(&self) -> u128 {
         key(&self.address)

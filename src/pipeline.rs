@@ -337,7 +337,9 @@ fn examine(
             examiner.examine(&RowInput {
                 line: row.line,
                 email: row.text(email_index),
-                signup: signup_index.map(|i| row.text(i)),
+                signup: signup_index
+                    .filter(|_| examiner.reads_signup_dates())
+                    .map(|i| row.text(i)),
             })
         })
         .collect()

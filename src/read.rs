@@ -313,31 +313,53 @@ impl Batch {
                 break;
             }
             let (start, first, first_end) = (pos, out, nends);
-            loop {
-                let input = self.text.get(pos..).unwrap_or_default();
-                let (result, nin, nout, nend) = reader.read_record(
-                    input,
-                    &mut self.field_bytes[out..],
-                    &mut self.ends[nends..],
-                );
-                for end in &mut self.ends[nends..nends + nend] {
-                    *end += first;
-                }
-                pos += nin;
-                out += nout;
-                nends += nend;
-                match result {
-                    ReadRecordResult::Record | ReadRecordResult::End => break,
-                    // The input ended inside the record (the end of the file): the next call,
-                    // with no input, completes it.
-                    ReadRecordResult::InputEmpty => {}
-                    ReadRecordResult::OutputFull => {
-                        let grow = self.field_bytes.len().max(64);
-                        self.field_bytes.resize(self.field_bytes.len() + grow, 0);
+            let lines_before = reader.line();
+            let simple = split_simple(
+                &self.text[pos..],
+                shape.delimiter,
+                &mut self.field_bytes,
+                &mut out,
+                &mut self.ends,
+                &mut nends,
+            );
+            let mut newlines = 0;
+            match simple {
+                Some(Simple { len, quoted }) => {
+                    if quoted {
+                        newlines = memchr::memchr_iter(b'\n', &self.text[pos..pos + len]).count();
                     }
-                    ReadRecordResult::OutputEndsFull => {
-                        let grow = self.ends.len().max(16);
-                        self.ends.resize(self.ends.len() + grow, 0);
+                    pos += len;
+                }
+                None => {
+                    // Anything unusual: the csv parser proper, from the record's start.
+                    (out, nends) = (first, first_end);
+                    loop {
+                        let input = self.text.get(pos..).unwrap_or_default();
+                        let (result, nin, nout, nend) = reader.read_record(
+                            input,
+                            &mut self.field_bytes[out..],
+                            &mut self.ends[nends..],
+                        );
+                        for end in &mut self.ends[nends..nends + nend] {
+                            *end += first;
+                        }
+                        pos += nin;
+                        out += nout;
+                        nends += nend;
+                        match result {
+                            ReadRecordResult::Record | ReadRecordResult::End => break,
+                            // The input ended inside the record (the end of the file): the next
+                            // call, with no input, completes it.
+                            ReadRecordResult::InputEmpty => {}
+                            ReadRecordResult::OutputFull => {
+                                let grow = self.field_bytes.len().max(64);
+                                self.field_bytes.resize(self.field_bytes.len() + grow, 0);
+                            }
+                            ReadRecordResult::OutputEndsFull => {
+                                let grow = self.ends.len().max(16);
+                                self.ends.resize(self.ends.len() + grow, 0);
+                            }
+                        }
                     }
                 }
             }
@@ -354,7 +376,7 @@ impl Batch {
                 ends: first_end..nends,
                 rejected: None,
             };
-            line += memchr::memchr_iter(b'\n', consumed).count() as u64;
+            line += reader.line() - lines_before + newlines as u64;
             let last = pos >= n;
             let problem = self.problem(&record, shape, self.unterminated && last);
             let record = match problem {
@@ -412,6 +434,76 @@ impl Batch {
             return Some("invalid UTF-8 in the record".to_string());
         }
         None
+    }
+}
+
+/// A record [`split_simple`] read.
+struct Simple {
+    /// Bytes of text it took (its line end not included).
+    len: usize,
+    /// It had a quoted field (which may hold line ends).
+    quoted: bool,
+}
+
+/// Splits the record at the start of `text` into fields, exactly as csv_core would, when it
+/// has the usual shape: unquoted fields, and quoted fields (with `""` escapes) that close
+/// right before a delimiter or the line end. The field bytes go to `fields[*out..]`, their
+/// ends to `ends[*nends..]`. Returns `None` for any other shape (a quote left open, text after
+/// a closing quote), and the caller parses the record with csv_core instead.
+///
+/// csv_core walks a state machine byte by byte; this jumps between delimiters, quotes and line
+/// ends with memchr, several times faster on typical exports.
+fn split_simple(
+    text: &[u8],
+    delimiter: u8,
+    fields: &mut [u8],
+    out: &mut usize,
+    ends: &mut Vec<usize>,
+    nends: &mut usize,
+) -> Option<Simple> {
+    let mut copy = |from: &[u8], out: &mut usize| {
+        fields[*out..*out + from.len()].copy_from_slice(from);
+        *out += from.len();
+    };
+    let mut push_end = |end: usize, nends: &mut usize| {
+        if *nends == ends.len() {
+            ends.resize(2 * *nends + 16, 0);
+        }
+        ends[*nends] = end;
+        *nends += 1;
+    };
+    let mut quoted = false;
+    let mut i = 0;
+    loop {
+        let stop = if text.get(i) == Some(&b'"') {
+            quoted = true;
+            i += 1;
+            loop {
+                let close = i + memchr::memchr(b'"', &text[i..])?;
+                copy(&text[i..close], out);
+                i = close + 1;
+                if text.get(i) != Some(&b'"') {
+                    break;
+                }
+                copy(b"\"", out); // an escaped quote
+                i += 1;
+            }
+            match text.get(i) {
+                None | Some(b'\n' | b'\r') => i,
+                Some(&b) if b == delimiter => i,
+                Some(_) => return None,
+            }
+        } else {
+            let stop =
+                memchr::memchr3(delimiter, b'\n', b'\r', &text[i..]).map_or(text.len(), |k| i + k);
+            copy(&text[i..stop], out);
+            stop
+        };
+        push_end(*out, nends);
+        match text.get(stop) {
+            Some(&b) if b == delimiter => i = stop + 1,
+            _ => return Some(Simple { len: stop, quoted }),
+        }
     }
 }
 
@@ -1159,14 +1251,20 @@ mod tests {
         #[test]
         fn any_text_reads_the_same_in_any_batches(
             body in proptest::collection::vec(
-                proptest::sample::select(vec!["a", "b@x.io", ",", "\"", "\n", "\r", " ", "\r\n", "\u{e9}"]),
+                proptest::sample::select(vec!["a", "b@x.io", ",", "\"", "\n", "\r", " ", "\r\n", "\u{e9}", ",\"q\"", "\"\n"]),
                 0..60,
             ),
             target in 1usize..40,
         ) {
             let text = format!("email,name\n{}", body.concat());
             let whole = records(&text, usize::MAX);
-            proptest::prop_assert_eq!(whole.len(), csv_rows(&text).len());
+            let expected = csv_rows(&text);
+            proptest::prop_assert_eq!(whole.len(), expected.len());
+            for ((_, fields, _), want) in whole.iter().zip(&expected) {
+                if let Ok(fields) = fields {
+                    proptest::prop_assert_eq!(fields, want);
+                }
+            }
             proptest::prop_assert_eq!(records(&text, target), whole);
         }
     }
