@@ -6,12 +6,12 @@
 //! so the result does not depend on the number of threads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use hashbrown::HashTable;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
 use crate::engagement::{self, Context, Histogram, History};
 use crate::normalize::Normalized;
@@ -43,6 +43,11 @@ impl Hasher for PrehashedHasher {
 
 type Prehashed = BuildHasherDefault<PrehashedHasher>;
 
+/// The hash of a domain name in the decider's domain table.
+fn domain_hash(name: &str) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
 /// One row's input to the decision.
 #[derive(Debug, Clone, Copy)]
 pub struct RowInput<'a> {
@@ -61,6 +66,11 @@ pub struct Prepared {
     syntax: Result<Normalized, SyntaxIssue>,
     /// The normalised address's 128-bit key (0 when the syntax is invalid).
     key: u128,
+    /// The hash of the normalised domain (0 when the syntax is invalid), computed here on a
+    /// worker thread so that the sequential [`Decider::register`] does not.
+    domain_hash: u64,
+    /// The domain's index in the decider's table, once registered.
+    domain: Option<u32>,
     suppressed: Option<&'static str>,
     signup: Option<NaiveDate>,
     signup_unreadable: bool,
@@ -100,6 +110,7 @@ impl Examiner {
             _ => None,
         };
         let key = syntax.as_ref().map_or(0, Normalized::key);
+        let domain_hash = syntax.as_ref().map_or(0, |n| domain_hash(n.domain()));
         let signup = row
             .signup
             .filter(|_| self.signup_dates)
@@ -110,6 +121,8 @@ impl Examiner {
             line: row.line,
             syntax,
             key,
+            domain_hash,
+            domain: None,
             suppressed,
             signup: signup.flatten(),
             signup_unreadable: signup.is_some_and(|d| d.is_none()),
@@ -161,13 +174,17 @@ pub struct Decider {
     as_of: NaiveDate,
     /// First line of every distinct address, keyed by its 128-bit key (20 bytes an address).
     seen: HashMap<[u32; 4], u32, Prehashed>,
-    domains: FxHashMap<Box<str>, DomainEntry>,
+    /// Every domain seen, in first-seen order; rows point at them by index.
+    domains: Vec<DomainEntry>,
+    /// Indexes into `domains`, by [`domain_hash`] of the name.
+    domain_index: HashTable<u32>,
     stats: DecideStats,
 }
 
 /// What is known about one domain: list facts at once, DNS once answered.
 #[derive(Debug)]
 struct DomainEntry {
+    name: Box<str>,
     lists: ListFacts,
     dns: Option<Arc<DomainInfo>>,
 }
@@ -186,7 +203,8 @@ impl Decider {
             history,
             as_of,
             seen: HashMap::default(),
-            domains: FxHashMap::default(),
+            domains: Vec::new(),
+            domain_index: HashTable::new(),
             stats: DecideStats::default(),
         }
     }
@@ -229,6 +247,7 @@ impl Decider {
     /// first-seen order).
     pub fn register(&mut self, prepared: &mut [Prepared]) -> Vec<String> {
         let mut new_domains = Vec::new();
+        let mut new_ids = Vec::new();
         for prep in prepared.iter_mut() {
             if prep.signup_unreadable {
                 self.stats.unreadable_signup_dates += 1;
@@ -249,51 +268,60 @@ impl Decider {
                 }
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     slot.insert(u32::try_from(prep.line).unwrap_or(u32::MAX));
-                    if !self.domains.contains_key(normalized.domain()) {
-                        self.domains.insert(
-                            normalized.domain().into(),
-                            DomainEntry {
-                                lists: ListFacts {
-                                    disposable: None,
-                                    typo: None,
-                                },
-                                dns: None,
-                            },
-                        );
+                    let (id, new) = self.domain_id(normalized.domain(), prep.domain_hash);
+                    prep.domain = Some(id);
+                    if new {
                         new_domains.push(normalized.domain().to_string());
+                        new_ids.push(id);
                     }
                 }
             }
         }
+        // Few (a new domain is rare after the first batches), so on this thread.
         let lists = &self.rules.lists;
-        let facts: Vec<ListFacts> = new_domains
-            .par_iter()
-            .map(|d| ListFacts {
-                disposable: lists.disposable_match(d).map(String::from),
-                typo: lists.typo_suggestion(d).map(String::from),
-            })
-            .collect();
-        for (domain, fact) in new_domains.iter().zip(facts) {
-            if let Some(entry) = self.domains.get_mut(domain.as_str()) {
-                entry.lists = fact;
+        for (domain, id) in new_domains.iter().zip(new_ids) {
+            if let Some(entry) = self.domains.get_mut(id as usize) {
+                entry.lists = ListFacts {
+                    disposable: lists.disposable_match(domain).map(String::from),
+                    typo: lists.typo_suggestion(domain).map(String::from),
+                };
             }
         }
         new_domains
     }
 
+    /// The index of `name` in the domain table, added if new (then true).
+    fn domain_id(&mut self, name: &str, hash: u64) -> (u32, bool) {
+        let domains = &self.domains;
+        let found = self.domain_index.find(hash, |&id| {
+            domains.get(id as usize).is_some_and(|d| &*d.name == name)
+        });
+        if let Some(&id) = found {
+            return (id, false);
+        }
+        let id = u32::try_from(self.domains.len()).unwrap_or(u32::MAX);
+        self.domains.push(DomainEntry {
+            name: name.into(),
+            lists: ListFacts {
+                disposable: None,
+                typo: None,
+            },
+            dns: None,
+        });
+        let domains = &self.domains;
+        self.domain_index.insert_unique(hash, id, |&id| {
+            domains.get(id as usize).map_or(0, |d| domain_hash(&d.name))
+        });
+        (id, true)
+    }
+
     /// Records DNS answers (from the resolver, or unchecked for `--no-dns`).
     pub fn add_dns(&mut self, answers: impl IntoIterator<Item = (String, Arc<DomainInfo>)>) {
         for (domain, info) in answers {
-            let entry = self
-                .domains
-                .entry(domain.into_boxed_str())
-                .or_insert_with(|| DomainEntry {
-                    lists: ListFacts {
-                        disposable: None,
-                        typo: None,
-                    },
-                    dns: None,
-                });
+            let (id, _) = self.domain_id(&domain, domain_hash(&domain));
+            let Some(entry) = self.domains.get_mut(id as usize) else {
+                continue;
+            };
             if entry.dns.is_none() {
                 *self
                     .stats
@@ -372,7 +400,7 @@ impl Decider {
             ));
         }
         let domain = normalized.domain();
-        let entry = self.domains.get(domain);
+        let entry = prep.domain.and_then(|id| self.domains.get(id as usize));
         let info = entry.and_then(|e| e.dns.as_ref()).unwrap_or(unchecked);
         let lists = entry.map(|e| &e.lists);
         let typo = lists.and_then(|l| l.typo.as_deref());

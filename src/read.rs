@@ -872,7 +872,7 @@ fn is_utf8(bytes: &[u8], first: usize, ends: &[usize]) -> bool {
         .unwrap_or_default();
     // Valid as a whole, and no field starts inside a character (with a continuation byte).
     let starts = std::iter::once(first).chain(ends.iter().copied());
-    std::str::from_utf8(all).is_ok()
+    simdutf8::basic::from_utf8(all).is_ok()
         && starts.zip(ends).all(|(start, &end)| {
             bytes
                 .get(start..end)

@@ -227,10 +227,10 @@ impl Outputs {
     ) -> Result<()> {
         let risky = row.fields().filter(|f| is_formula_risk(f)).count() as u64;
         self.formula_cells += risky;
-        self.scratch.clear();
         let raw = row.raw();
-        if (risky > 0 && self.cells == CellPolicy::ExcelSafe) || (raw.is_empty() && !row.is_empty())
-        {
+        let rewrite = (risky > 0 && self.cells == CellPolicy::ExcelSafe)
+            || (raw.is_empty() && !row.is_empty());
+        let line = if rewrite {
             let neutralise = self.cells == CellPolicy::ExcelSafe;
             let fields = row.fields().map(|f| {
                 if neutralise && is_formula_risk(f) {
@@ -242,11 +242,13 @@ impl Outputs {
                     std::borrow::Cow::Borrowed(f)
                 }
             });
-            let line = format_line(fields, self.delimiter);
-            self.scratch.extend_from_slice(&line);
+            std::borrow::Cow::Owned(format_line(fields, self.delimiter))
         } else {
-            self.scratch.extend_from_slice(raw);
-        }
+            std::borrow::Cow::Borrowed(raw)
+        };
+        // The row's text goes straight to the file's buffer; only the reason columns are
+        // formatted.
+        self.scratch.clear();
         if action != Action::Keep {
             self.scratch.push(self.delimiter);
             push_field(&mut self.scratch, reason.as_bytes(), self.delimiter);
@@ -268,6 +270,7 @@ impl Outputs {
                 &mut self.suppressed
             }
         };
+        sink.write(&line)?;
         sink.write(&self.scratch)
     }
 
