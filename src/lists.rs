@@ -128,7 +128,7 @@ impl ListsConfig {
 /// The compiled lists.
 #[derive(Debug)]
 pub struct Lists {
-    roles: HashSet<String>,
+    roles: rustc_hash::FxHashSet<String>,
     disposable: HashSet<String>,
     allow: HashSet<String>,
     typo_targets: Vec<String>,
@@ -154,7 +154,7 @@ impl Lists {
             );
         }
         Lists {
-            roles: lower(&config.role_accounts),
+            roles: lower(&config.role_accounts).into_iter().collect(),
             disposable,
             allow: lower(&config.disposable_allow),
             typo_targets: config
@@ -167,7 +167,7 @@ impl Lists {
 
     /// Returns true if and only if the local part (without a `+tag`) names a role mailbox.
     pub fn is_role(&self, local: &str) -> bool {
-        let base = local.split('+').next().unwrap_or(local);
+        let base = memchr::memchr(b'+', local.as_bytes()).map_or(local, |plus| &local[..plus]);
         self.roles.contains(base)
     }
 

@@ -190,7 +190,8 @@ fn check_ascii(raw: &str) -> Result<Normalized, SyntaxIssue> {
 /// IDNA label. `None` for anything else, including valid `xn--` domains (the full checks then
 /// validate them, or name the problem).
 fn plain_address(raw: &str) -> Option<Normalized> {
-    let value = raw.trim_matches(' ').as_bytes();
+    let text = raw.trim_matches(' ');
+    let value = text.as_bytes();
     let at = memchr::memrchr(b'@', value)?;
     let (local, domain) = (&value[..at], &value[at + 1..]);
     if local.is_empty() || local.len() > 64 || domain.len() > 253 || value.len() > 254 {
@@ -232,8 +233,7 @@ fn plain_address(raw: &str) -> Option<Normalized> {
     {
         return None;
     }
-    // Checked ASCII all along, so the value is a `str` still; lower-casing keeps it one.
-    let mut address = String::from_utf8(value.to_vec()).ok()?;
+    let mut address = text.to_owned();
     address.make_ascii_lowercase();
     Some(Normalized::from_parts(address, at))
 }
