@@ -1,8 +1,17 @@
-//! Wires the stages of a `clean` run: a reader thread, parallel decisions on rayon, DNS in the
-//! background, a writer thread, and the report.
+//! Wires the stages of a `clean` run: a reader thread, parallel parsing and checks on rayon,
+//! duplicates and DNS in order, parallel decisions, a writer thread, and the report.
 //!
-//! Rows keep their input order end to end: batches are read in order, rayon's indexed
-//! `collect` keeps order inside a batch, and batches are decided and written in order.
+//! * The reader thread only reads and cuts the text into batches of whole records (about a
+//!   MiB, at line ends outside quotes).
+//! * Each batch is parsed and its rows examined (syntax, key, suppression lists) by a task on
+//!   the pool; several batches are in flight at once, so both cores stay busy.
+//! * This thread takes the batches back in input order and registers them (duplicates, new
+//!   domains, DNS submissions), since the first occurrence of an address or domain depends on
+//!   order.
+//! * Rows are decided on the pool, then the writer thread writes them.
+//!
+//! Rows keep their input order end to end: batches are registered, decided and written in the
+//! order they were read, and rayon's indexed `collect` keeps order inside a batch.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;

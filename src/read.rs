@@ -1,7 +1,9 @@
 //! Reading the contact file: decompression, encoding, dialect, header, records in batches.
 //!
-//! Consumes a path or standard input; produces the header and batches of [`Item`]s, each a
-//! row with its line number or a [`Rejected`] record. Never judges addresses.
+//! Consumes a path or standard input; produces the header and [`Batch`]es of whole records.
+//! [`Input::read_chunk`] (one thread, cheap) cuts the decoded text at record boundaries;
+//! [`Batch::parse`] (any thread) splits it into rows, each with its line number, or
+//! [`Rejected`] records. Never judges addresses.
 
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
@@ -120,6 +122,23 @@ pub struct Shape {
     pub max_field_bytes: usize,
 }
 
+impl Shape {
+    /// The longest text a readable row can have: every field at the size limit, each byte a
+    /// doubled quote, quoted, with delimiters. A longer record (an unterminated quote, binary
+    /// junk without line ends) is rejected whatever it holds, so the reader need not hold it.
+    pub fn longest_record(&self) -> usize {
+        self.width
+            .saturating_mul(self.max_field_bytes.saturating_mul(2).saturating_add(3))
+    }
+
+    fn overlong_error(&self, bytes: u64) -> String {
+        format!(
+            "the record is {bytes} bytes, more than {} fields within the limit of {} bytes can be",
+            self.width, self.max_field_bytes
+        )
+    }
+}
+
 /// A record that could not be read as a row.
 #[derive(Debug, Clone)]
 pub struct Rejected {
@@ -129,6 +148,15 @@ pub struct Rejected {
     pub error: String,
     /// The record's text as read (lossy UTF-8, NUL shown as U+FFFD, cut at 64 KiB).
     pub raw: String,
+}
+
+/// A record longer than any row could be.
+#[derive(Debug, Clone, Copy)]
+struct Overlong {
+    /// Its length in bytes.
+    bytes: u64,
+    /// It ran to the end of the input inside a quoted field.
+    unterminated: bool,
 }
 
 /// Where one record of a [`Batch`] is.
@@ -160,6 +188,9 @@ pub struct Batch {
     end_offset: u64,
     /// The input ended inside a quoted field: the last record's quote is never closed.
     unterminated: bool,
+    /// The batch is the start of one record too long to be a row, skipped without being held
+    /// in memory (see [`Input::read_chunk`]).
+    overlong: Option<Overlong>,
     /// Unescaped field bytes of every record, back to back.
     field_bytes: Vec<u8>,
     ends: Vec<usize>,
@@ -284,6 +315,7 @@ impl Batch {
         self.records.clear();
         self.rejected.clear();
         self.unterminated = false;
+        self.overlong = None;
     }
 
     /// Splits the batch's text into records and checks each against `shape`: rows, or
@@ -292,6 +324,10 @@ impl Batch {
     pub fn parse(&mut self, shape: &Shape) {
         self.records.clear();
         self.rejected.clear();
+        if let Some(overlong) = self.overlong {
+            self.reject_overlong(overlong, shape);
+            return;
+        }
         // Unescaping only ever drops bytes: the field bytes never outgrow the text.
         let n = self.text.len();
         if self.field_bytes.len() < n + 1 {
@@ -397,6 +433,33 @@ impl Batch {
         }
     }
 
+    /// The one record of an [`Overlong`] batch, rejected; the text holds its start only.
+    fn reject_overlong(&mut self, overlong: Overlong, shape: &Shape) {
+        let lead = self
+            .text
+            .iter()
+            .take_while(|b| matches!(b, b'\n' | b'\r'))
+            .count();
+        let line = self.first_line + memchr::memchr_iter(b'\n', &self.text[..lead]).count() as u64;
+        let error = if overlong.unterminated {
+            "a quoted field is never closed".to_string()
+        } else {
+            shape.overlong_error(overlong.bytes)
+        };
+        self.rejected.push(Rejected {
+            line,
+            error,
+            raw: raw_text(&self.text[lead..]),
+        });
+        self.records.push(Record {
+            line,
+            raw: lead..self.text.len(),
+            first: 0,
+            ends: 0..0,
+            rejected: Some(0),
+        });
+    }
+
     /// Why a record cannot be read as a row, if it cannot.
     fn problem(&self, record: &Record, shape: &Shape, unterminated: bool) -> Option<String> {
         let ends = &self.ends[record.ends.clone()];
@@ -407,6 +470,10 @@ impl Batch {
         if unterminated {
             // The record's `line` says where; the rest of the file would be this one field.
             return Some("a quoted field is never closed".to_string());
+        }
+        let length = record.raw.len();
+        if length > shape.longest_record() {
+            return Some(shape.overlong_error(length as u64));
         }
         if ends.len() != shape.width {
             return Some(format!(
@@ -536,6 +603,8 @@ pub struct Input {
     /// The decoded-stream offset of the last line end read that is outside quotes (a record
     /// boundary).
     boundary: Option<u64>,
+    /// The first such line end of the text read last.
+    first_boundary: Option<u64>,
     /// The physical line of `pending[0]`.
     next_line: u64,
     eof: bool,
@@ -667,6 +736,7 @@ impl Input {
             pending_base: 0,
             quotes: QuoteTracker::new(delimiter),
             boundary: None,
+            first_boundary: None,
             next_line: 1,
             eof: false,
             finished: false,
@@ -807,6 +877,10 @@ impl Input {
         }
         let target = target.max(1);
         while !self.eof && (self.pending.len() < target || !self.has_boundary()) {
+            if !self.has_boundary() && self.pending.len() > self.shape.longest_record().max(target)
+            {
+                return self.skip_overlong(batch);
+            }
             let want = target.saturating_sub(self.pending.len()).max(READ_BYTES);
             self.fill(want)?;
         }
@@ -828,6 +902,50 @@ impl Input {
         batch.first_line = self.next_line;
         self.next_line += memchr::memchr_iter(b'\n', &batch.text).count() as u64;
         self.pending_base += batch.text.len() as u64;
+        batch.end_offset = self.pending_base;
+        Ok(!self.finished)
+    }
+
+    /// Reads past a record longer than [`Shape::longest_record`] without holding it: keeps its
+    /// first bytes for `rejected.csv`, follows the quoting to its end (or the input's), and
+    /// puts it in `batch` as one rejected record. Memory stays bounded on hostile input.
+    fn skip_overlong(&mut self, batch: &mut Batch) -> Result<bool> {
+        batch.first_line = self.next_line;
+        batch.text.clear();
+        let mut bytes = 0u64;
+        loop {
+            // All pending text is the record's, up to the first boundary read (its end).
+            let end = self.first_boundary.filter(|&b| b >= self.pending_base);
+            let cut = end
+                .and_then(|b| usize::try_from(b - self.pending_base + 1).ok())
+                .unwrap_or(self.pending.len())
+                .min(self.pending.len());
+            // Only the record's start is kept, for `rejected.csv`.
+            let room = (RAW_LIMIT + 4).saturating_sub(batch.text.len());
+            batch.text.extend_from_slice(&self.pending[..cut.min(room)]);
+            self.next_line += memchr::memchr_iter(b'\n', &self.pending[..cut]).count() as u64;
+            bytes += cut as u64;
+            self.pending_base += cut as u64;
+            self.pending.drain(..cut);
+            if end.is_some() {
+                break; // the rest of the pending text is the next records'
+            }
+            if self.eof {
+                self.finished = true;
+                break;
+            }
+            self.fill(READ_BYTES)?;
+        }
+        let lead = batch
+            .text
+            .iter()
+            .take_while(|b| matches!(b, b'\n' | b'\r'))
+            .count();
+        let terminator = u64::from(!self.finished);
+        batch.overlong = Some(Overlong {
+            bytes: bytes.saturating_sub(lead as u64 + terminator),
+            unterminated: self.finished && self.quotes.in_quotes,
+        });
         batch.end_offset = self.pending_base;
         Ok(!self.finished)
     }
@@ -858,8 +976,11 @@ impl Input {
         if n < want {
             self.eof = true;
         }
-        if let Some(at) = self.quotes.feed(&self.pending[old..]) {
-            self.boundary = Some(self.pending_base + (old + at) as u64);
+        let base = self.pending_base + old as u64;
+        let (first, last) = self.quotes.feed(&self.pending[old..]);
+        self.first_boundary = first.map(|at| base + at as u64);
+        if let Some(at) = last {
+            self.boundary = Some(base + at as u64);
         }
         Ok(())
     }
@@ -1004,13 +1125,19 @@ impl QuoteTracker {
         }
     }
 
-    /// Follows `buf`, the text after everything fed so far. Returns the position in `buf`
-    /// of its last line end (`\n` or `\r`) outside quotes: a record boundary.
-    fn feed(&mut self, buf: &[u8]) -> Option<usize> {
-        let &last = buf.last()?;
-        let mut boundary = None;
+    /// Follows `buf`, the text after everything fed so far. Returns the positions in `buf`
+    /// of its first and last line ends (`\n` or `\r`) outside quotes: record boundaries.
+    fn feed(&mut self, buf: &[u8]) -> (Option<usize>, Option<usize>) {
+        let Some(&last) = buf.last() else {
+            return (None, None);
+        };
+        let (mut first_boundary, mut boundary) = (None, None);
         let mut note = |from: usize, to: usize| {
-            if let Some(at) = memchr::memrchr2(b'\n', b'\r', &buf[from..to]) {
+            let stretch = &buf[from..to];
+            if first_boundary.is_none() {
+                first_boundary = memchr::memchr2(b'\n', b'\r', stretch).map(|at| from + at);
+            }
+            if let Some(at) = memchr::memrchr2(b'\n', b'\r', stretch) {
                 boundary = Some(from + at);
             }
         };
@@ -1056,7 +1183,7 @@ impl QuoteTracker {
             note(from.min(buf.len()), buf.len());
         }
         self.previous = last;
-        boundary
+        (first_boundary, boundary)
     }
 }
 
@@ -1116,12 +1243,14 @@ fn find_column(names: &[String], wanted: Option<&str>, known: &[&str]) -> Option
     known.iter().find_map(|k| lower.iter().position(|n| n == k))
 }
 
+/// Bytes of a rejected record's text kept in `rejected.csv`.
+const RAW_LIMIT: usize = 64 * 1024;
+
 fn raw_text(raw: &[u8]) -> String {
-    const LIMIT: usize = 64 * 1024;
     let mut text =
-        String::from_utf8_lossy(&raw[..raw.len().min(LIMIT + 4)]).replace('\0', "\u{fffd}");
-    if raw.len() > LIMIT {
-        let mut cut = LIMIT.min(text.len());
+        String::from_utf8_lossy(&raw[..raw.len().min(RAW_LIMIT + 4)]).replace('\0', "\u{fffd}");
+    if raw.len() > RAW_LIMIT {
+        let mut cut = RAW_LIMIT.min(text.len());
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
@@ -1157,16 +1286,31 @@ mod tests {
     /// Every record as (line, fields or rejection, raw text), reading `text` in batches of
     /// about `target` bytes.
     fn records(text: &str, target: usize) -> Vec<(u64, Result<Vec<String>, String>, String)> {
+        records_with(text, target, ReadOptions::default().max_field_bytes).0
+    }
+
+    type Records = Vec<(u64, Result<Vec<String>, String>, String)>;
+
+    /// As [`records`], with a field size limit; also returns the most text the reader held.
+    fn records_with(text: &str, target: usize, max_field_bytes: usize) -> (Records, usize) {
+        let options = ReadOptions {
+            max_field_bytes,
+            ..ReadOptions::default()
+        };
         let mut input = Input::from_reader(
             Box::new(Cursor::new(text.as_bytes().to_vec())),
             Path::new("t.csv"),
-            &ReadOptions::default(),
+            &options,
         )
         .expect("open");
         let mut batch = Batch::default();
         let mut out = Vec::new();
+        let mut held = 0;
         loop {
             let more = input.read_batch(target, &mut batch).expect("read");
+            held = held
+                .max(input.pending.capacity())
+                .max(batch.text.capacity());
             for item in batch.items() {
                 out.push(match item {
                     Item::Row(row) => (
@@ -1181,7 +1325,7 @@ mod tests {
                 });
             }
             if !more {
-                return out;
+                return (out, held);
             }
         }
     }
@@ -1247,6 +1391,50 @@ mod tests {
         assert_eq!(got[3].1, Err("a quoted field is never closed".to_string()));
     }
 
+    #[test]
+    fn a_record_longer_than_any_row_is_rejected_alone_in_any_batches() {
+        // Two fields of at most 10 bytes: no row is longer than 46 bytes.
+        let text = format!(
+            "email,name\na@x.io,\"{}\"\r\nb@x.io,B\nc@x.io,C\n",
+            "y\n".repeat(100)
+        );
+        let (whole, _) = records_with(&text, usize::MAX, 10);
+        let lines: Vec<u64> = whole.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [2, 103, 104]);
+        assert_eq!(
+            whole[0].1,
+            Err(
+                "the record is 209 bytes, more than 2 fields within the limit of 10 bytes can be"
+                    .into()
+            )
+        );
+        assert_eq!(whole[1].1, Ok(vec!["b@x.io".to_string(), "B".to_string()]));
+        for target in 1..text.len() {
+            assert_eq!(
+                records_with(&text, target, 10).0,
+                whole,
+                "batches of {target}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_read_past_in_bounded_memory() {
+        let text = format!("email,name\na@x.io,\"{}", "z\n".repeat(4 << 20));
+        for target in [64, BATCH_BYTES] {
+            let (got, held) = records_with(&text, target, 10);
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].0, 2);
+            assert_eq!(got[0].1, Err("a quoted field is never closed".into()));
+            assert!(got[0].2.ends_with('…'));
+            // About a batch (buffers grow by doubling), not the 8 MiB record.
+            assert!(
+                held <= 3 * BATCH_BYTES,
+                "held {held} bytes of an 8 MiB record"
+            );
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn any_text_reads_the_same_in_any_batches(
@@ -1266,6 +1454,11 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(records(&text, target), whole);
+            // A field limit so small that long records are skipped rather than held.
+            proptest::prop_assert_eq!(
+                records_with(&text, target, 2).0,
+                records_with(&text, usize::MAX, 2).0
+            );
         }
     }
 
