@@ -131,7 +131,30 @@ pub struct Lists {
     roles: rustc_hash::FxHashSet<String>,
     disposable: HashSet<String>,
     allow: HashSet<String>,
-    typo_targets: Vec<String>,
+    typo_targets: Vec<TypoTarget>,
+}
+
+/// A provider domain that typos are matched against, split once.
+#[derive(Debug)]
+struct TypoTarget {
+    domain: String,
+    /// The part before the last dot (the whole domain if none).
+    name_len: usize,
+}
+
+impl TypoTarget {
+    fn new(domain: String) -> TypoTarget {
+        let name_len = domain.rfind('.').unwrap_or(domain.len());
+        TypoTarget { domain, name_len }
+    }
+
+    fn name(&self) -> &str {
+        &self.domain[..self.name_len]
+    }
+
+    fn tld(&self) -> &str {
+        self.domain.get(self.name_len + 1..).unwrap_or("")
+    }
 }
 
 impl Lists {
@@ -160,7 +183,7 @@ impl Lists {
             typo_targets: config
                 .typo_targets
                 .iter()
-                .map(|s| s.to_ascii_lowercase())
+                .map(|s| TypoTarget::new(s.to_ascii_lowercase()))
                 .collect(),
         }
     }
@@ -195,20 +218,20 @@ impl Lists {
     /// provider's domain of at least 8 characters, or the provider's name with a mistyped TLD
     /// (`gmail.con`, `aol.cm`). Domains that are themselves providers never match.
     pub fn typo_suggestion(&self, domain: &str) -> Option<&str> {
-        if self.typo_targets.iter().any(|t| t == domain) {
+        if self.typo_targets.iter().any(|t| t.domain == domain) {
             return None;
         }
         let (name, tld) = domain.rsplit_once('.')?;
         self.typo_targets
             .iter()
             .find(|target| {
-                let (target_name, target_tld) = target.rsplit_once('.').unwrap_or((target, ""));
-                (name == target_name && one_edit_apart(tld.as_bytes(), target_tld.as_bytes()))
-                    || (target.len() >= 8
+                let full = target.domain.as_bytes();
+                (name == target.name() && one_edit_apart(tld.as_bytes(), target.tld().as_bytes()))
+                    || (full.len() >= 8
                         && domain.len() >= 6
-                        && one_edit_apart(domain.as_bytes(), target.as_bytes()))
+                        && one_edit_apart(domain.as_bytes(), full))
             })
-            .map(String::as_str)
+            .map(|target| target.domain.as_str())
     }
 }
 

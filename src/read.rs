@@ -196,6 +196,9 @@ pub struct Batch {
     ends: Vec<usize>,
     records: Vec<Record>,
     rejected: Vec<Rejected>,
+    /// The csv parser and its delimiter, kept for the next parse (building one costs more
+    /// than a small batch).
+    parser: Option<(u8, csv_core::Reader)>,
 }
 
 /// One record of a batch, in input order.
@@ -336,7 +339,15 @@ impl Batch {
         if self.ends.len() < shape.width + 1 {
             self.ends.resize(shape.width + 1, 0);
         }
-        let mut reader = record_reader(shape.delimiter);
+        let mut reader = match self.parser.take() {
+            Some((delimiter, mut reader)) if delimiter == shape.delimiter => {
+                reader.reset();
+                prime(&mut reader);
+                reader
+            }
+            _ => record_reader(shape.delimiter),
+        };
+        let search = Searcher::new(shape.delimiter);
         let (mut pos, mut out, mut nends) = (0usize, 0usize, 0usize);
         let mut line = self.first_line;
         loop {
@@ -353,6 +364,7 @@ impl Batch {
             let simple = split_simple(
                 &self.text[pos..],
                 shape.delimiter,
+                &search,
                 &mut self.field_bytes,
                 &mut out,
                 &mut self.ends,
@@ -431,6 +443,7 @@ impl Batch {
             };
             self.records.push(record);
         }
+        self.parser = Some((shape.delimiter, reader));
     }
 
     /// The one record of an [`Overlong`] batch, rejected; the text holds its start only.
@@ -504,6 +517,54 @@ impl Batch {
     }
 }
 
+/// The byte searches [`split_simple`] makes, built once per batch: memchr's free functions
+/// detect the CPU and rebuild their searcher on every call, which costs more than the search
+/// itself on fields of a dozen bytes.
+enum Searcher {
+    #[cfg(target_arch = "x86_64")]
+    Avx2 {
+        stops: memchr::arch::x86_64::avx2::memchr::Three,
+        quote: memchr::arch::x86_64::avx2::memchr::One,
+    },
+    Portable {
+        stops: memchr::arch::all::memchr::Three,
+        quote: memchr::arch::all::memchr::One,
+    },
+}
+
+impl Searcher {
+    /// Finds the delimiter and line ends (`stops`), and quotes.
+    fn new(delimiter: u8) -> Searcher {
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(stops), Some(quote)) = (
+            memchr::arch::x86_64::avx2::memchr::Three::new(delimiter, b'\n', b'\r'),
+            memchr::arch::x86_64::avx2::memchr::One::new(b'"'),
+        ) {
+            return Searcher::Avx2 { stops, quote };
+        }
+        Searcher::Portable {
+            stops: memchr::arch::all::memchr::Three::new(delimiter, b'\n', b'\r'),
+            quote: memchr::arch::all::memchr::One::new(b'"'),
+        }
+    }
+
+    fn stop(&self, haystack: &[u8]) -> Option<usize> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Searcher::Avx2 { stops, .. } => stops.find(haystack),
+            Searcher::Portable { stops, .. } => stops.find(haystack),
+        }
+    }
+
+    fn quote(&self, haystack: &[u8]) -> Option<usize> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Searcher::Avx2 { quote, .. } => quote.find(haystack),
+            Searcher::Portable { quote, .. } => quote.find(haystack),
+        }
+    }
+}
+
 /// A record [`split_simple`] read.
 struct Simple {
     /// Bytes of text it took (its line end not included).
@@ -523,6 +584,7 @@ struct Simple {
 fn split_simple(
     text: &[u8],
     delimiter: u8,
+    search: &Searcher,
     fields: &mut [u8],
     out: &mut usize,
     ends: &mut Vec<usize>,
@@ -541,12 +603,12 @@ fn split_simple(
     };
     let mut quoted = false;
     let mut i = 0;
-    loop {
-        let stop = if text.get(i) == Some(&b'"') {
+    'fields: loop {
+        if text.get(i) == Some(&b'"') {
             quoted = true;
             i += 1;
             loop {
-                let close = i + memchr::memchr(b'"', &text[i..])?;
+                let close = i + search.quote(&text[i..])?;
                 copy(&text[i..close], out);
                 i = close + 1;
                 if text.get(i) != Some(&b'"') {
@@ -555,22 +617,35 @@ fn split_simple(
                 copy(b"\"", out); // an escaped quote
                 i += 1;
             }
+            push_end(*out, nends);
             match text.get(i) {
-                None | Some(b'\n' | b'\r') => i,
-                Some(&b) if b == delimiter => i,
+                None | Some(b'\n' | b'\r') => return Some(Simple { len: i, quoted }),
+                Some(&b) if b == delimiter => i += 1,
                 Some(_) => return None,
             }
-        } else {
-            let stop =
-                memchr::memchr3(delimiter, b'\n', b'\r', &text[i..]).map_or(text.len(), |k| i + k);
-            copy(&text[i..stop], out);
-            stop
-        };
-        push_end(*out, nends);
-        match text.get(stop) {
-            Some(&b) if b == delimiter => i = stop + 1,
-            _ => return Some(Simple { len: stop, quoted }),
+            continue;
         }
+        // Unquoted fields, up to the next quoted one or the line end.
+        let mut from = i;
+        while let Some(at) = search.stop(&text[from..]) {
+            let stop = from + at;
+            copy(&text[from..stop], out);
+            push_end(*out, nends);
+            if text[stop] != delimiter {
+                return Some(Simple { len: stop, quoted });
+            }
+            from = stop + 1;
+            if text.get(from) == Some(&b'"') {
+                i = from;
+                continue 'fields;
+            }
+        }
+        copy(&text[from..], out);
+        push_end(*out, nends);
+        return Some(Simple {
+            len: text.len(),
+            quoted,
+        });
     }
 }
 
@@ -579,9 +654,14 @@ fn split_simple(
 /// from a batch's first field (only the start of the input may carry one).
 fn record_reader(delimiter: u8) -> csv_core::Reader {
     let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    prime(&mut reader);
+    reader
+}
+
+/// Makes a fresh (or reset) parser past its first read.
+fn prime(reader: &mut csv_core::Reader) {
     // A blank line: no output, no record, the parser stays at the start of a record.
     let _ = reader.read_record(b"\n", &mut [0u8; 1], &mut [0usize; 1]);
-    reader
 }
 
 /// An open contact file, positioned after its header.

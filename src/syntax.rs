@@ -190,7 +190,10 @@ fn check_ascii(raw: &str) -> Result<Normalized, SyntaxIssue> {
 /// IDNA label. `None` for anything else, including valid `xn--` domains (the full checks then
 /// validate them, or name the problem).
 fn plain_address(raw: &str) -> Option<Normalized> {
-    let text = raw.trim_matches(' ');
+    let bytes = raw.as_bytes();
+    let start = bytes.iter().position(|&b| b != b' ')?;
+    let end = bytes.iter().rposition(|&b| b != b' ')? + 1;
+    let text = raw.get(start..end)?;
     let value = text.as_bytes();
     let at = memchr::memrchr(b'@', value)?;
     let (local, domain) = (&value[..at], &value[at + 1..]);
@@ -208,22 +211,26 @@ fn plain_address(raw: &str) -> Option<Normalized> {
     if previous_dot {
         return None;
     }
-    let (mut label_start, mut labels) = (0, 0);
-    let mut tld: &[u8] = &[];
-    for end in memchr::memchr_iter(b'.', domain).chain(std::iter::once(domain.len())) {
-        let label = &domain[label_start..end];
+    // Labels: LDH, 1 to 63 bytes, no hyphen at either end, no `ab--` (IDNA) form.
+    let (mut i, mut labels) = (0, 0);
+    let tld = loop {
+        let start = i;
+        while i < domain.len() && domain[i] < 0x80 && class(domain[i]) & LDH != 0 {
+            i += 1;
+        }
+        let label = &domain[start..i];
         let (&first, &last) = (label.first()?, label.last()?);
-        let reserved = label.get(2..4) == Some(b"--"); // `xn--` and other reserved forms
+        let reserved = label.get(2..4) == Some(b"--");
         if label.len() > 63 || first == b'-' || last == b'-' || reserved {
             return None;
         }
-        if !label.iter().all(|&b| b.is_ascii() && class(b) & LDH != 0) {
-            return None;
-        }
         labels += 1;
-        label_start = end + 1;
-        tld = label;
-    }
+        match domain.get(i) {
+            None => break label,
+            Some(b'.') => i += 1,
+            Some(_) => return None,
+        }
+    };
     if labels < 2 || tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) {
         return None;
     }
