@@ -520,6 +520,13 @@ impl Batch {
 /// The byte searches [`split_simple`] makes, built once per batch: memchr's free functions
 /// detect the CPU and rebuild their searcher on every call, which costs more than the search
 /// itself on fields of a dozen bytes.
+#[cfg_attr(
+    target_arch = "x86_64",
+    expect(
+        clippy::large_enum_variant,
+        reason = "one per batch parse, on the stack; boxing would add a load to every search"
+    )
+)]
 enum Searcher {
     #[cfg(target_arch = "x86_64")]
     Avx2 {
