@@ -340,17 +340,37 @@ impl Decider {
         let with_history = !self.history.is_empty();
         let decided: Vec<RowVerdict> = prepared
             .par_iter()
-            .map(|prep| {
-                let (findings, provider, days) = self.findings(prep, &unchecked, with_history);
-                let decision = self.rules.decide(&findings);
-                RowVerdict {
-                    decision,
-                    provider,
-                    days,
-                    applied: findings.iter().map(|f| f.reason).collect(),
-                }
-            })
+            .map(|prep| self.verdict(prep, &unchecked, with_history))
             .collect();
+        self.tally(decided)
+    }
+
+    /// As [`Decider::decide`], on the calling thread. The `clean` pipeline decides here: its
+    /// worker threads are busy parsing the next batches, and a few hundred nanoseconds a row
+    /// are not worth queueing behind them.
+    pub fn decide_here(&mut self, prepared: &[Prepared]) -> Vec<Decision> {
+        let unchecked = Arc::new(DomainInfo::unchecked());
+        let with_history = !self.history.is_empty();
+        let decided: Vec<RowVerdict> = prepared
+            .iter()
+            .map(|prep| self.verdict(prep, &unchecked, with_history))
+            .collect();
+        self.tally(decided)
+    }
+
+    fn verdict(&self, prep: &Prepared, unchecked: &Arc<DomainInfo>, history: bool) -> RowVerdict {
+        let (findings, provider, days) = self.findings(prep, unchecked, history);
+        let decision = self.rules.decide(&findings);
+        RowVerdict {
+            decision,
+            provider,
+            days,
+            applied: findings.iter().map(|f| f.reason).collect(),
+        }
+    }
+
+    /// Counts the verdicts for the report; returns their decisions.
+    fn tally(&mut self, decided: Vec<RowVerdict>) -> Vec<Decision> {
         let mut out = Vec::with_capacity(decided.len());
         for verdict in decided {
             if let Some(reason) = verdict.decision.reason {

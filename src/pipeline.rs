@@ -210,7 +210,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                     break;
                 };
                 pending_rows -= batch.prepared.len();
-                let decisions = pool.install(|| decider.decide(&batch.prepared));
+                let decisions = decider.decide_here(&batch.prepared);
                 rows_done += batch.batch.len() as u64;
                 if write_tx
                     .send(Decided {
@@ -340,18 +340,17 @@ fn examine(
     email_index: usize,
     signup_index: Option<usize>,
 ) -> Vec<Prepared> {
-    batch
-        .rows()
-        .map(|row| {
-            examiner.examine(&RowInput {
-                line: row.line,
-                email: row.text(email_index),
-                signup: signup_index
-                    .filter(|_| examiner.reads_signup_dates())
-                    .map(|i| row.text(i)),
-            })
+    let mut prepared = Vec::with_capacity(batch.len());
+    prepared.extend(batch.rows().map(|row| {
+        examiner.examine(&RowInput {
+            line: row.line,
+            email: row.text(email_index),
+            signup: signup_index
+                .filter(|_| examiner.reads_signup_dates())
+                .map(|i| row.text(i)),
         })
-        .collect()
+    }));
+    prepared
 }
 
 /// The distinct domains a batch's rows need answers for.

@@ -963,6 +963,9 @@ impl Input {
             return Ok(false);
         }
         let target = target.max(1);
+        // Room for the whole batch at once: no copying as the buffer grows.
+        self.pending
+            .reserve((target.min(1 << 26) + READ_BYTES).saturating_sub(self.pending.len()));
         while !self.eof && (self.pending.len() < target || !self.has_boundary()) {
             if !self.has_boundary() && self.pending.len() > self.shape.longest_record().max(target)
             {
