@@ -345,9 +345,9 @@ impl Decider {
         self.tally(decided)
     }
 
-    /// As [`Decider::decide`], on the calling thread. The `clean` pipeline decides here: its
-    /// worker threads are busy parsing the next batches, and a few hundred nanoseconds a row
-    /// are not worth queueing behind them.
+    /// As [`Decider::decide`], on the calling thread. Without engagement history the `clean`
+    /// pipeline decides here: its worker threads are busy parsing the next batches, and a few
+    /// hundred nanoseconds a row are not worth queueing behind them.
     pub fn decide_here(&mut self, prepared: &[Prepared]) -> Vec<Decision> {
         let unchecked = Arc::new(DomainInfo::unchecked());
         let with_history = !self.history.is_empty();
