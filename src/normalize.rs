@@ -3,41 +3,79 @@
 //! Consumes a raw cell value, produces a [`Normalized`] address and its 128-bit key. Never
 //! judges syntax (that is [`crate::syntax`]) and never touches the network.
 
+use arrayvec::ArrayString;
 use xxhash_rust::xxh3::xxh3_128;
 
 /// A normalised address: `local@domain`, lower-cased, domain in ASCII.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct Normalized {
-    address: String,
+    address: Text,
     at: usize,
+}
+
+/// The address text: inline up to 64 bytes (all but freak addresses), so that checking a row
+/// allocates nothing.
+#[derive(Debug, Clone)]
+enum Text {
+    Inline(ArrayString<64>),
+    Heap(Box<str>),
+}
+
+impl Text {
+    fn new(text: &str) -> Text {
+        ArrayString::from(text).map_or_else(|_| Text::Heap(text.into()), Text::Inline)
+    }
+}
+
+impl PartialEq for Normalized {
+    fn eq(&self, other: &Normalized) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Normalized {}
+
+impl std::hash::Hash for Normalized {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
 }
 
 impl Normalized {
     /// The whole normalised address.
     pub fn as_str(&self) -> &str {
-        &self.address
+        match &self.address {
+            Text::Inline(text) => text,
+            Text::Heap(text) => text,
+        }
     }
 
     /// The part before the last `@`.
     pub fn local(&self) -> &str {
-        &self.address[..self.at]
+        &self.as_str()[..self.at]
     }
 
     /// The domain, lower-cased ASCII (A-labels for internationalised names).
     pub fn domain(&self) -> &str {
-        &self.address[self.at + 1..]
+        &self.as_str()[self.at + 1..]
     }
 
-    /// An address already normalised: `address` is lower-case, ASCII in its domain, and its
-    /// last `@` is at `at`.
-    pub(crate) fn from_parts(address: String, at: usize) -> Normalized {
+    /// An address already normalised but for case: `address` is ASCII, and its last `@` is
+    /// at `at`. Lower-cases it.
+    pub(crate) fn from_ascii(address: &str, at: usize) -> Normalized {
+        debug_assert!(address.is_ascii());
         debug_assert_eq!(address.rfind('@'), Some(at));
-        Normalized { address, at }
+        let mut text = Text::new(address);
+        match &mut text {
+            Text::Inline(text) => text.make_ascii_lowercase(),
+            Text::Heap(text) => text.make_ascii_lowercase(),
+        }
+        Normalized { address: text, at }
     }
 
     /// The 128-bit key used for duplicate detection and engagement look-ups.
     pub fn key(&self) -> u128 {
-        key(&self.address)
+        key(self.as_str())
     }
 }
 
@@ -69,7 +107,10 @@ pub fn normalize(raw: &str) -> Option<Normalized> {
     } else {
         address.push_str(&idna::domain_to_ascii(domain).ok()?);
     }
-    Some(Normalized { address, at })
+    Some(Normalized {
+        address: Text::new(&address),
+        at,
+    })
 }
 
 /// The key of a raw address as it would be normalised, or `None` if it cannot be.
@@ -90,6 +131,17 @@ mod tests {
         let n = normalize("jeff@臺網中心.tw").unwrap();
         assert_eq!(n.domain(), "xn--fiqq24b10vi0d.tw");
         assert!(normalize("no-at-sign").is_none());
+    }
+
+    #[test]
+    fn long_addresses_are_kept_whole() {
+        let local = "a".repeat(60);
+        let raw = format!("{local}@Example.COM");
+        let n = normalize(&raw).unwrap();
+        assert_eq!(n.as_str(), format!("{local}@example.com"));
+        assert_eq!(n.domain(), "example.com");
+        assert_eq!(n, Normalized::from_ascii(&raw, local.len()));
+        assert_eq!(n.key(), key(&format!("{local}@example.com")));
     }
 
     #[test]

@@ -240,9 +240,7 @@ fn plain_address(raw: &str) -> Option<Normalized> {
     {
         return None;
     }
-    let mut address = text.to_owned();
-    address.make_ascii_lowercase();
-    Some(Normalized::from_parts(address, at))
+    Some(Normalized::from_ascii(text, at))
 }
 
 /// The full checks for ASCII values, byte-wise: one pass finds every character class the
