@@ -162,6 +162,44 @@ pub struct Outputs {
     scratch: Vec<u8>,
     file_mode: u32,
     delimiter: u8,
+    /// Bytes written since the syncer was last asked to run.
+    unsynced: usize,
+    syncer: Option<Syncer>,
+}
+
+/// Bytes written between two background syncs.
+const SYNC_EVERY: usize = 32 << 20;
+
+/// A thread that writes the outputs' data to disk while the run goes on, so that the final
+/// sync before the rename (which makes a complete output durable) has little left to do. On
+/// its own the kernel would hold a large output in memory until then, and the run would end
+/// by waiting for the whole of it.
+struct Syncer {
+    wake: std::sync::mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Syncer {
+    fn start(files: Vec<File>) -> Option<Syncer> {
+        let (wake, asked) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("listwash-sync".into())
+            .spawn(move || {
+                for () in asked {
+                    for file in &files {
+                        // Errors surface in the final sync, which is checked.
+                        let _ = file.sync_data();
+                    }
+                }
+            })
+            .ok()?;
+        Some(Syncer { wake, thread })
+    }
+
+    fn stop(self) {
+        drop(self.wake);
+        let _ = self.thread.join();
+    }
 }
 
 impl Outputs {
@@ -194,7 +232,19 @@ impl Outputs {
             scratch: Vec::new(),
             file_mode: 0o600,
             delimiter,
+            unsynced: 0,
+            syncer: None,
         };
+        let handles = [
+            &outputs.clean,
+            &outputs.review,
+            &outputs.suppressed,
+            &outputs.rejected,
+        ]
+        .iter()
+        .filter_map(|sink| sink.out.get_ref().try_clone().ok())
+        .collect();
+        outputs.syncer = Syncer::start(handles);
         let mut header_line = format_line(header, delimiter);
         header_line.push(b'\n');
         outputs.clean.write(&header_line)?;
@@ -271,7 +321,15 @@ impl Outputs {
             }
         };
         sink.write(&line)?;
-        sink.write(&self.scratch)
+        sink.write(&self.scratch)?;
+        self.unsynced += line.len() + self.scratch.len();
+        if self.unsynced >= SYNC_EVERY {
+            self.unsynced = 0;
+            if let Some(syncer) = &self.syncer {
+                let _ = syncer.wake.try_send(()); // already syncing: fine
+            }
+        }
+        Ok(())
     }
 
     /// Writes one rejected record.
@@ -315,8 +373,12 @@ impl Outputs {
             suppressed,
             rejected,
             file_mode,
+            syncer,
             ..
         } = self;
+        if let Some(syncer) = syncer {
+            syncer.stop();
+        }
         let mut done = Vec::with_capacity(5);
         for sink in [clean, review, suppressed, rejected] {
             done.push(sink.finish()?);
