@@ -336,25 +336,25 @@ impl Decider {
 
     /// Decides prepared rows (their domains must have DNS answers by now), in parallel.
     pub fn decide(&mut self, prepared: &[Prepared]) -> Vec<Decision> {
-        let unchecked = Arc::new(DomainInfo::unchecked());
-        let with_history = !self.history.is_empty();
-        let decided: Vec<RowVerdict> = prepared
-            .par_iter()
-            .map(|prep| self.verdict(prep, &unchecked, with_history))
-            .collect();
-        self.tally(decided)
+        self.decide_with(prepared, true)
     }
 
     /// As [`Decider::decide`], on the calling thread. Without engagement history the `clean`
     /// pipeline decides here: its worker threads are busy parsing the next batches, and a few
     /// hundred nanoseconds a row are not worth queueing behind them.
     pub fn decide_here(&mut self, prepared: &[Prepared]) -> Vec<Decision> {
+        self.decide_with(prepared, false)
+    }
+
+    fn decide_with(&mut self, prepared: &[Prepared], parallel: bool) -> Vec<Decision> {
         let unchecked = Arc::new(DomainInfo::unchecked());
         let with_history = !self.history.is_empty();
-        let decided: Vec<RowVerdict> = prepared
-            .iter()
-            .map(|prep| self.verdict(prep, &unchecked, with_history))
-            .collect();
+        let verdict = |prep: &Prepared| self.verdict(prep, &unchecked, with_history);
+        let decided: Vec<RowVerdict> = if parallel {
+            prepared.par_iter().map(verdict).collect()
+        } else {
+            prepared.iter().map(verdict).collect()
+        };
         self.tally(decided)
     }
 

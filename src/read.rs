@@ -381,34 +381,15 @@ impl Batch {
                 None => {
                     // Anything unusual: the csv parser proper, from the record's start.
                     (out, nends) = (first, first_end);
-                    loop {
-                        let input = self.text.get(pos..).unwrap_or_default();
-                        let (result, nin, nout, nend) = reader.read_record(
-                            input,
-                            &mut self.field_bytes[out..],
-                            &mut self.ends[nends..],
-                        );
-                        for end in &mut self.ends[nends..nends + nend] {
-                            *end += first;
-                        }
-                        pos += nin;
-                        out += nout;
-                        nends += nend;
-                        match result {
-                            ReadRecordResult::Record | ReadRecordResult::End => break,
-                            // The input ended inside the record (the end of the file): the next
-                            // call, with no input, completes it.
-                            ReadRecordResult::InputEmpty => {}
-                            ReadRecordResult::OutputFull => {
-                                let grow = self.field_bytes.len().max(64);
-                                self.field_bytes.resize(self.field_bytes.len() + grow, 0);
-                            }
-                            ReadRecordResult::OutputEndsFull => {
-                                let grow = self.ends.len().max(16);
-                                self.ends.resize(self.ends.len() + grow, 0);
-                            }
-                        }
-                    }
+                    let (nin, _) = read_record_into(
+                        &mut reader,
+                        &self.text[pos..],
+                        &mut self.field_bytes,
+                        &mut out,
+                        &mut self.ends,
+                        &mut nends,
+                    );
+                    pos += nin;
                 }
             }
             let consumed = &self.text[start..pos];
@@ -656,6 +637,49 @@ fn split_simple(
     }
 }
 
+/// Reads one record from `input` with csv_core into `fields[*out..]` and `ends[*nends..]`
+/// (ends as offsets into `fields`), growing both as needed. Returns the input bytes consumed,
+/// and false when there was no record (the end of the input).
+fn read_record_into(
+    reader: &mut csv_core::Reader,
+    input: &[u8],
+    fields: &mut Vec<u8>,
+    out: &mut usize,
+    ends: &mut Vec<usize>,
+    nends: &mut usize,
+) -> (usize, bool) {
+    let first = *out;
+    let mut pos = 0;
+    loop {
+        let (result, nin, nout, nend) = reader.read_record(
+            input.get(pos..).unwrap_or_default(),
+            &mut fields[*out..],
+            &mut ends[*nends..],
+        );
+        for end in &mut ends[*nends..*nends + nend] {
+            *end += first;
+        }
+        pos += nin;
+        *out += nout;
+        *nends += nend;
+        match result {
+            ReadRecordResult::Record => return (pos, true),
+            ReadRecordResult::End => return (pos, false),
+            // The input ended inside the record (the end of the file): the next call, with no
+            // input, completes it.
+            ReadRecordResult::InputEmpty => {}
+            ReadRecordResult::OutputFull => {
+                let grow = fields.len().max(64);
+                fields.resize(fields.len() + grow, 0);
+            }
+            ReadRecordResult::OutputEndsFull => {
+                let grow = ends.len().max(16);
+                ends.resize(ends.len() + grow, 0);
+            }
+        }
+    }
+}
+
 /// A CSV record parser for a batch: RFC 4180 quoting, `\r`, `\n` or `\r\n` line ends, as the
 /// `csv` crate reads. It has already "read" once, so that it never strips a byte-order mark
 /// from a batch's first field (only the start of the input may carry one).
@@ -885,23 +909,17 @@ impl Input {
             .build();
         let mut fields = vec![0u8; self.pending.len() + 1];
         let mut ends = vec![0usize; 64];
-        let (mut pos, mut out, mut nends) = (0, 0, 0);
-        loop {
-            let (result, nin, nout, nend) = reader.read_record(
-                self.pending.get(pos..).unwrap_or_default(),
-                &mut fields[out..],
-                &mut ends[nends..],
-            );
-            pos += nin;
-            out += nout;
-            nends += nend;
-            match result {
-                ReadRecordResult::Record => break,
-                ReadRecordResult::End => return None,
-                ReadRecordResult::InputEmpty => {}
-                ReadRecordResult::OutputFull => fields.resize(fields.len() * 2, 0),
-                ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
-            }
+        let (mut out, mut nends) = (0, 0);
+        let (pos, found) = read_record_into(
+            &mut reader,
+            &self.pending,
+            &mut fields,
+            &mut out,
+            &mut ends,
+            &mut nends,
+        );
+        if !found {
+            return None;
         }
         let mut header = csv::ByteRecord::new();
         let mut start = 0;
