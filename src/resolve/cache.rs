@@ -98,40 +98,38 @@ impl Cache {
         let cache = Cache {
             path: path.to_path_buf(),
         };
-        match cache.with_db(true, |_| Ok(())) {
-            Ok(()) => Some(cache),
-            Err(OpenError::Busy) => {
-                cache.warn_busy(warner);
-                // Another run is using it: later brief opens may still succeed.
-                Some(cache)
-            }
-            Err(OpenError::Broken(why)) => {
-                warner.warn(&format!(
-                    "domain cache {} is corrupt or unreadable ({why}); rebuilding it",
-                    path.display()
-                ));
-                if let Err(e) = std::fs::remove_file(path)
-                    && e.kind() != std::io::ErrorKind::NotFound
-                {
+        // Open it once; if it is corrupt, delete it and create it afresh, once.
+        let mut rebuilt = false;
+        loop {
+            match cache.with_db(!rebuilt, |_| Ok(())) {
+                Ok(()) => return Some(cache),
+                Err(OpenError::Busy) => {
+                    cache.warn_busy(warner);
+                    // Another run is using it: later brief opens may still succeed.
+                    return Some(cache);
+                }
+                Err(OpenError::Broken(why)) if rebuilt => {
                     warner.warn(&format!(
-                        "domain cache {}: cannot delete it ({e}); running without the cache",
+                        "domain cache {}: cannot create it ({why}); running without the cache",
                         path.display()
                     ));
                     return None;
                 }
-                match cache.with_db(false, |_| Ok(())) {
-                    Ok(()) => Some(cache),
-                    Err(OpenError::Busy) => {
-                        cache.warn_busy(warner);
-                        Some(cache)
-                    }
-                    Err(OpenError::Broken(why)) => {
+                Err(OpenError::Broken(why)) => {
+                    warner.warn(&format!(
+                        "domain cache {} is corrupt or unreadable ({why}); rebuilding it",
+                        path.display()
+                    ));
+                    if let Err(e) = std::fs::remove_file(path)
+                        && e.kind() != std::io::ErrorKind::NotFound
+                    {
                         warner.warn(&format!(
-                            "domain cache {}: cannot create it ({why}); running without the cache",
+                            "domain cache {}: cannot delete it ({e}); running without the cache",
                             path.display()
                         ));
-                        None
+                        return None;
                     }
+                    rebuilt = true;
                 }
             }
         }
