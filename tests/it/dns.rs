@@ -282,18 +282,31 @@ fn many_domains(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("customer-{i}.com")).collect()
 }
 
+/// Checks `n` distinct domains (`customer-{i}.com`) against `server`, without a cache.
+fn run_many(server: SocketAddr, timeout_ms: u64, n: usize) -> (Vec<String>, Run) {
+    let domains = many_domains(n);
+    let names: Vec<&str> = domains.iter().map(String::as_str).collect();
+    let run = run(
+        &options(server, timeout_ms, CacheLocation::Off),
+        &fast_rules(),
+        &names,
+    );
+    (domains, run)
+}
+
+/// Returns true if and only if every domain got this status.
+fn all_have(run: &Run, domains: &[String], status: DomainStatus) -> bool {
+    domains
+        .iter()
+        .all(|d| run.answers[d.as_str()].status == status)
+}
+
 #[test]
 fn lying_resolver_makes_everything_unknown_quickly_with_one_warning() {
     let dns = DnsFixture::builder(Mode::NxDomainAll).start();
-    let domains = many_domains(300);
-    let domains: Vec<&str> = domains.iter().map(String::as_str).collect();
-    let run = run(
-        &options(dns.addr, 1000, CacheLocation::Off),
-        &fast_rules(),
-        &domains,
-    );
+    let (domains, run) = run_many(dns.addr, 1000, 300);
     for domain in &domains {
-        let info = &run.answers[*domain];
+        let info = &run.answers[domain.as_str()];
         assert_eq!(info.status, DomainStatus::Unknown, "{domain}");
         assert_eq!(info.detail, "resolver untrusted: canaries failed");
     }
@@ -337,18 +350,8 @@ fn servfail_for_everything_is_an_unusable_resolver() {
 #[test]
 fn silent_resolver_is_given_up_quickly() {
     let dns = DnsFixture::builder(Mode::Silent).start();
-    let domains = many_domains(200);
-    let domains: Vec<&str> = domains.iter().map(String::as_str).collect();
-    let run = run(
-        &options(dns.addr, 200, CacheLocation::Off),
-        &fast_rules(),
-        &domains,
-    );
-    assert!(
-        domains
-            .iter()
-            .all(|d| run.answers[*d].status == DomainStatus::Unknown)
-    );
+    let (domains, run) = run_many(dns.addr, 200, 200);
+    assert!(all_have(&run, &domains, DomainStatus::Unknown));
     assert_eq!(
         run.answers["customer-0.com"].detail,
         "resolver unreachable: canaries got timeout after 2 tries"
@@ -372,18 +375,8 @@ fn dead_dns_server_is_given_up_quickly() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let domains = many_domains(100);
-    let domains: Vec<&str> = domains.iter().map(String::as_str).collect();
-    let run = run(
-        &options(dead, 200, CacheLocation::Off),
-        &fast_rules(),
-        &domains,
-    );
-    assert!(
-        domains
-            .iter()
-            .all(|d| run.answers[*d].status == DomainStatus::Unknown)
-    );
+    let (domains, run) = run_many(dead, 200, 100);
+    assert!(all_have(&run, &domains, DomainStatus::Unknown));
     assert!(
         run.answers["customer-1.com"]
             .detail
@@ -539,18 +532,8 @@ fn lookups_run_concurrently_within_the_bound() {
         .fixture_zones()
         .delay(Duration::from_millis(100))
         .start();
-    let domains = many_domains(64);
-    let domains: Vec<&str> = domains.iter().map(String::as_str).collect();
-    let run = run(
-        &options(dns.addr, 1000, CacheLocation::Off),
-        &fast_rules(),
-        &domains,
-    );
-    assert!(
-        domains
-            .iter()
-            .all(|d| run.answers[*d].status == DomainStatus::NoDomain)
-    );
+    let (domains, run) = run_many(dns.addr, 1000, 64);
+    assert!(all_have(&run, &domains, DomainStatus::NoDomain));
     assert_eq!(dns.total(), 64 + CANARIES.len());
     assert!(
         run.elapsed < Duration::from_millis(1500),
