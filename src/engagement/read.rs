@@ -186,11 +186,6 @@ fn inspect(path: &Path) -> Result<LogFile> {
 /// Timestamp cells of any type to Unix seconds (null when unparseable).
 fn unix_times(column: Column) -> PolarsResult<Column> {
     let seconds: Int64Chunked = match column.dtype() {
-        DataType::String => column
-            .str()?
-            .iter()
-            .map(|v| v.and_then(parse::timestamp))
-            .collect(),
         DataType::Datetime(unit, _) => {
             let per_second = match unit {
                 TimeUnit::Milliseconds => 1_000,
@@ -230,6 +225,7 @@ fn unix_times(column: Column) -> PolarsResult<Column> {
                 .map(|v| v.map(parse::unix_seconds))
                 .collect()
         }
+        // Text (and anything else, as text).
         _ => {
             let text = column.cast(&DataType::String)?;
             text.str()?
@@ -245,15 +241,11 @@ fn unix_times(column: Column) -> PolarsResult<Column> {
 fn machine_flags(column: Column) -> PolarsResult<Column> {
     let flags: BooleanChunked = match column.dtype() {
         DataType::Boolean => column.bool()?.clone(),
-        DataType::String => column
-            .str()?
-            .iter()
-            .map(|v| v.and_then(parse::boolean))
-            .collect(),
         dtype if dtype.is_primitive_numeric() => {
             let values = column.cast(&DataType::Float64)?;
             values.f64()?.iter().map(|v| v.map(|v| v != 0.0)).collect()
         }
+        // Text (and anything else, as text).
         _ => {
             let text = column.cast(&DataType::String)?;
             text.str()?
