@@ -5,11 +5,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use listwash::decide::{Decider, RowInput};
+use listwash::decide::{Decider, NotChecked, RowInput};
 use listwash::engagement::History;
 use listwash::read::{BATCH_BYTES, Batch, Input, InputSource, ReadOptions};
 use listwash::reason::{Finding, Reason};
-use listwash::resolve::DomainInfo;
 use listwash::rules::RuleSet;
 use listwash::suppress::SuppressionSet;
 use listwash::write::{CellPolicy, Outputs};
@@ -101,7 +100,7 @@ fn stages(c: &mut Criterion) {
                 .count()
         })
     });
-    group.bench_function("decider_prepare_and_decide", |b| {
+    group.bench_function("decider_decide_batch", |b| {
         b.iter_batched(
             || {
                 Decider::new(
@@ -109,6 +108,7 @@ fn stages(c: &mut Criterion) {
                     SuppressionSet::default(),
                     History::empty(),
                     chrono::NaiveDate::MIN,
+                    Box::new(NotChecked::default()),
                 )
             },
             |mut decider| {
@@ -121,10 +121,7 @@ fn stages(c: &mut Criterion) {
                         signup: None,
                     })
                     .collect();
-                let (prepared, new_domains) = decider.prepare(&rows);
-                let unchecked = Arc::new(DomainInfo::unchecked());
-                decider.add_dns(new_domains.into_iter().map(|d| (d, unchecked.clone())));
-                decider.decide(&prepared).len()
+                decider.decide_batch(&rows).len()
             },
             BatchSize::LargeInput,
         )

@@ -4,17 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::config::DecideConfig;
-use crate::decide::RowInput;
+use crate::decide::{Decider, RowInput};
 use crate::error::{Error, Result};
-use crate::pipeline::load_decider;
 use crate::read::{Input, InputSource, ReadOptions};
 use crate::reason::Action;
-use crate::resolve::{DomainChecker, DomainInfo, WarnSink};
+use crate::resolve::WarnSink;
 
 /// What happened to an address when it was mailed after the list was cleaned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -98,15 +96,7 @@ pub fn bench(
         rule_sets: Vec::new(),
     };
     for (index, (rules_path, config)) in configs.iter().enumerate() {
-        let mut decider = load_decider(config)?;
-        let mut checker = match &config.dns {
-            Some(options) => Some(DomainChecker::new(
-                options,
-                &config.rules.dns,
-                warn.clone(),
-            )?),
-            None => None,
-        };
+        let mut decider = Decider::load(config, warn.clone())?;
         let mut result = RuleSetResult {
             rules: rules_path.clone(),
             actions: BTreeMap::new(),
@@ -139,20 +129,9 @@ pub fn bench(
                     signup,
                 })
                 .collect();
-            let (prepared, domains) = decider.prepare(&inputs);
-            match checker.as_mut() {
-                Some(c) => {
-                    c.submit(domains.iter().map(String::as_str));
-                    let answers = c.wait(domains.iter().map(String::as_str));
-                    decider.add_dns(answers);
-                }
-                None => {
-                    let unchecked = Arc::new(DomainInfo::unchecked());
-                    decider.add_dns(domains.into_iter().map(|d| (d, unchecked.clone())));
-                }
-            }
-            let decisions = decider.decide(&prepared);
-            for ((_, email, _), decision) in texts.iter().zip(&decisions) {
+            let decided = decider.decide_batch(&inputs);
+            for ((_, email, _), decided) in texts.iter().zip(&decided) {
+                let decision = &decided.decision;
                 rows += 1;
                 *result.actions.entry(decision.action.as_str()).or_default() += 1;
                 if let Some(reason) = decision.reason {
@@ -172,9 +151,7 @@ pub fn bench(
                 break;
             }
         }
-        if let Some(c) = checker {
-            c.finish();
-        }
+        decider.finish_domains();
         result.bad_caught = share(
             &result.outcomes,
             |o| o.is_bad(),

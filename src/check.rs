@@ -1,15 +1,13 @@
 //! `listwash check`: the `clean` decision for addresses given one by one.
 
-use std::collections::HashSet;
-
 use serde::Serialize;
 
 use crate::config::DecideConfig;
-use crate::decide::RowInput;
+use crate::decide::{Decided, Decider, RowInput};
 use crate::error::Result;
-use crate::pipeline::load_decider;
 use crate::reason::Action;
-use crate::resolve::{DnsStats, DomainChecker, DomainInfo, WarnSink};
+use crate::resolve::{DnsStats, WarnSink};
+use crate::syntax;
 
 /// One address's verdict, as `check --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,7 +34,7 @@ pub fn check(
     config: &DecideConfig,
     warn: WarnSink,
 ) -> Result<(Vec<CheckResult>, Option<DnsStats>)> {
-    let mut decider = load_decider(config)?;
+    let mut decider = Decider::load(config, warn)?;
     let rows: Vec<RowInput<'_>> = addresses
         .iter()
         .enumerate()
@@ -46,29 +44,14 @@ pub fn check(
             signup: None,
         })
         .collect();
-    let (prepared, domains) = decider.prepare(&rows);
-    let mut stats = None;
-    match &config.dns {
-        Some(options) => {
-            let mut checker = DomainChecker::new(options, &config.rules.dns, warn)?;
-            checker.submit(domains.iter().map(String::as_str));
-            let answers = checker.wait(domains.iter().map(String::as_str));
-            decider.add_dns(answers);
-            stats = Some(checker.finish());
-        }
-        None => {
-            let unchecked = std::sync::Arc::new(DomainInfo::unchecked());
-            let distinct: HashSet<String> = domains.into_iter().collect();
-            decider.add_dns(distinct.into_iter().map(|d| (d, unchecked.clone())));
-        }
-    }
-    let decisions = decider.decide(&prepared);
+    let decided = decider.decide_batch(&rows);
+    let stats = decider.finish_domains();
     let results = addresses
         .iter()
-        .zip(prepared.iter().zip(decisions))
-        .map(|(address, (prep, decision))| CheckResult {
+        .zip(decided)
+        .map(|(address, Decided { decision, .. })| CheckResult {
             address: address.clone(),
-            normalized: prep.normalized().map(String::from),
+            normalized: syntax::check(address).ok().map(|n| n.as_str().to_string()),
             action: decision.action,
             reason: decision.reason.map(|r| r.code()),
             detail: decision.detail,

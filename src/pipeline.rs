@@ -13,59 +13,35 @@
 //! Rows keep their input order end to end: batches are registered, decided and written in the
 //! order they were read, and rayon's indexed `collect` keeps order inside a batch.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
-use crate::config::{CleanConfig, DecideConfig, RulesSource};
-use crate::decide::{Decider, Examiner, Prepared, RowInput};
-use crate::engagement::History;
+use crate::config::{CleanConfig, RulesSource};
+use crate::decide::{Decided, Decider, Examined, Examiner, Registered, RowInput};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::read::{Batch, Input, Item};
 use crate::report::{
     DomainsReport, EngagementReport, InputReport, Report, SettingsReport, SpreadsheetReport,
 };
-use crate::resolve::{DnsStats, DomainChecker, DomainInfo, WarnSink};
-use crate::rules::Decision;
-use crate::suppress::SuppressionSet;
+use crate::resolve::{DnsStats, WarnSink};
 use crate::write::{CellPolicy, Outputs};
 
 /// Rows that may wait for DNS answers before the oldest batch must be decided.
 const DNS_WINDOW_ROWS: usize = 200_000;
 
 /// A batch on its way to the writer: the records, and a decision per readable row.
-struct Decided {
+struct ToWrite {
     batch: Batch,
-    decisions: Vec<Decision>,
+    decisions: Vec<Decided>,
 }
 
-/// A batch waiting for its domains' DNS answers.
+/// A batch registered and waiting for its domains' answers.
 struct Pending {
     batch: Batch,
-    prepared: Vec<Prepared>,
-    domains: Vec<String>,
-}
-
-/// Loads what every decision needs: suppression lists and engagement history.
-///
-/// # Errors
-/// When a list or log cannot be read.
-pub fn load_decider(config: &DecideConfig) -> Result<Decider> {
-    let suppression = SuppressionSet::load(&config.suppress)?;
-    let history = if config.engagement.is_empty() {
-        History::empty()
-    } else {
-        History::load(&config.engagement, &config.rules.engagement)?
-    };
-    Ok(Decider::new(
-        config.rules.clone(),
-        suppression,
-        history,
-        config.as_of,
-    ))
+    rows: Registered,
 }
 
 /// Runs `listwash clean`: reads the input, decides every row, writes the five outputs.
@@ -87,7 +63,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
         .map_err(|e| Error::Internal(format!("cannot start {jobs} worker threads: {e}")))?;
     let mut input = Input::open(&config.input, &config.read)?;
     progress.message("loading lists and history");
-    let mut decider = pool.install(|| load_decider(&config.decide))?;
+    let mut decider = pool.install(|| Decider::load(&config.decide, warn.clone()))?;
     let mut outputs = Outputs::create(
         &config.out_dir,
         input.header(),
@@ -96,14 +72,6 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
         config.cells,
     )?;
     outputs.set_file_mode(config.file_mode);
-    let mut checker = match &config.decide.dns {
-        Some(options) => Some(DomainChecker::new(
-            options,
-            &config.decide.rules.dns,
-            warn.clone(),
-        )?),
-        None => None,
-    };
     let total_bytes = match &config.input {
         crate::read::InputSource::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
         crate::read::InputSource::Stdin => None,
@@ -121,13 +89,13 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
 
     let result = std::thread::scope(|scope| -> Result<(Outputs, u64)> {
         let (batch_tx, batch_rx) = sync_channel::<Result<Batch>>(parse_ahead);
-        let (write_tx, write_rx) = sync_channel::<Decided>(2);
+        let (write_tx, write_rx) = sync_channel::<ToWrite>(2);
         // Written batches go back to the reader, which reads into their buffers again.
         let (recycle_tx, recycle_rx) = sync_channel::<Batch>(2 * parse_ahead + 4);
         let reader = scope.spawn(move || read_loop(&mut input, batch_bytes, batch_tx, recycle_rx));
         let writer = scope.spawn(move || write_loop(outputs, write_rx, recycle_tx));
 
-        let mut parsing: VecDeque<Receiver<(Batch, Vec<Prepared>)>> = VecDeque::new();
+        let mut parsing: VecDeque<Receiver<(Batch, Vec<Examined>)>> = VecDeque::new();
         let mut pending: VecDeque<Pending> = VecDeque::new();
         let mut pending_rows = 0usize;
         let mut rows_done = 0u64;
@@ -149,8 +117,8 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                         let examiner = examiner.clone();
                         pool.spawn(move || {
                             batch.parse(&shape);
-                            let prepared = examine(&examiner, &batch, email_index, signup_index);
-                            let _ = tx.send((batch, prepared));
+                            let examined = examine(&examiner, &batch, email_index, signup_index);
+                            let _ = tx.send((batch, examined));
                         });
                         parsing.push_back(rx);
                     }
@@ -165,7 +133,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                 break;
             }
             if let Some(next) = parsing.pop_front() {
-                let Ok((batch, mut prepared)) = next.recv() else {
+                let Ok((batch, examined)) = next.recv() else {
                     failure = Some(Error::Internal("a worker thread panicked".into()));
                     break;
                 };
@@ -175,57 +143,21 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                         decider.reserve(rows);
                     }
                 }
-                let domains = decider.register(&mut prepared);
-                match checker.as_mut() {
-                    Some(c) => c.submit(domains.iter().map(String::as_str)),
-                    None => {
-                        let unchecked = Arc::new(DomainInfo::unchecked());
-                        decider.add_dns(domains.into_iter().map(|d| (d, unchecked.clone())));
-                    }
-                }
-                let needed = if checker.is_some() {
-                    batch_domains(&prepared)
-                } else {
-                    Vec::new()
-                };
-                pending_rows += prepared.len();
-                pending.push_back(Pending {
-                    batch,
-                    prepared,
-                    domains: needed,
-                });
+                let rows = decider.register(examined);
+                pending_rows += rows.len();
+                pending.push_back(Pending { batch, rows });
             }
             // Decide the oldest batch once DNS had a window of rows to work ahead on.
             let more_coming = reading || !parsing.is_empty();
-            while let Some(front) = pending.front() {
-                let must = !more_coming || checker.is_none() || pending_rows > DNS_WINDOW_ROWS;
-                if !must {
-                    break;
-                }
-                if let Some(c) = checker.as_mut() {
-                    let answers = c.wait(front.domains.iter().map(String::as_str));
-                    decider.add_dns(answers);
-                }
-                let Some(batch) = pending.pop_front() else {
+            let slow = decider.answers_are_slow();
+            while !pending.is_empty() && (!more_coming || !slow || pending_rows > DNS_WINDOW_ROWS) {
+                let Some(Pending { batch, rows }) = pending.pop_front() else {
                     break;
                 };
-                pending_rows -= batch.prepared.len();
-                // Without engagement history a row's decision is a few hundred nanoseconds:
-                // cheaper here than queued behind the parse jobs. With history it looks up
-                // and evaluates a profile a row, worth both cores.
-                let decisions = if decider.history().is_empty() {
-                    decider.decide_here(&batch.prepared)
-                } else {
-                    pool.install(|| decider.decide(&batch.prepared))
-                };
-                rows_done += batch.batch.len() as u64;
-                if write_tx
-                    .send(Decided {
-                        batch: batch.batch,
-                        decisions,
-                    })
-                    .is_err()
-                {
+                pending_rows -= rows.len();
+                let decisions = decider.decide_on(rows, &pool);
+                rows_done += batch.len() as u64;
+                if write_tx.send(ToWrite { batch, decisions }).is_err() {
                     writer_gone = true; // the writer failed; its error is collected below
                     break;
                 }
@@ -248,7 +180,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
         Ok((outputs, rows_done))
     });
     let (outputs, _rows) = result?;
-    let dns_stats = checker.map(DomainChecker::finish);
+    let dns_stats = decider.finish_domains();
     progress.finish();
 
     let report = build_report(
@@ -317,17 +249,23 @@ fn read_loop(
 
 fn write_loop(
     mut outputs: Outputs,
-    rx: Receiver<Decided>,
+    rx: Receiver<ToWrite>,
     recycle: SyncSender<Batch>,
 ) -> Result<Outputs> {
-    for Decided { batch, decisions } in rx {
+    for ToWrite { batch, decisions } in rx {
         let mut decisions = decisions.into_iter();
         for item in batch.items() {
             match item {
                 Item::Row(row) => {
-                    let decision = decisions
+                    let Decided { line, decision } = decisions
                         .next()
                         .ok_or_else(|| Error::Internal("a row without a decision".into()))?;
+                    if line != row.line {
+                        return Err(Error::Internal(format!(
+                            "the decision for line {line} was given to line {}",
+                            row.line
+                        )));
+                    }
                     let reason = decision.reason.map_or("", |r| r.code());
                     outputs.write_row(&row, decision.action, reason, &decision.detail)?;
                 }
@@ -346,9 +284,9 @@ fn examine(
     batch: &Batch,
     email_index: usize,
     signup_index: Option<usize>,
-) -> Vec<Prepared> {
-    let mut prepared = Vec::with_capacity(batch.len());
-    prepared.extend(batch.rows().map(|row| {
+) -> Vec<Examined> {
+    let mut examined = Vec::with_capacity(batch.len());
+    examined.extend(batch.rows().map(|row| {
         examiner.examine(&RowInput {
             line: row.line,
             email: row.text(email_index),
@@ -357,18 +295,7 @@ fn examine(
                 .map(|i| row.text(i)),
         })
     }));
-    prepared
-}
-
-/// The distinct domains a batch's rows need answers for.
-fn batch_domains(prepared: &[Prepared]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    prepared
-        .iter()
-        .filter_map(Prepared::domain)
-        .filter(|d| seen.insert(*d))
-        .map(String::from)
-        .collect()
+    examined
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -6,10 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use listwash::decide::{Decider, RowInput};
+use listwash::decide::{Decider, NotChecked, RowInput};
 use listwash::engagement::History;
 use listwash::read::{Batch, Input, Item, ReadOptions};
-use listwash::resolve::DomainInfo;
 use listwash::rules::RuleSet;
 use listwash::suppress::SuppressionSet;
 
@@ -37,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
         SuppressionSet::default(),
         History::empty(),
         chrono::NaiveDate::MIN,
+        Box::new(NotChecked::default()),
     );
     let mut batch = Batch::default();
     loop {
@@ -67,10 +67,9 @@ fuzz_target!(|data: &[u8]| {
                 signup: None,
             })
             .collect();
-        let (prepared, domains) = decider.prepare(&rows);
-        let unchecked = Arc::new(DomainInfo::unchecked());
-        decider.add_dns(domains.into_iter().map(|d| (d, unchecked.clone())));
-        assert_eq!(decider.decide(&prepared).len(), rows.len());
+        let decided = decider.decide_batch(&rows);
+        assert_eq!(decided.len(), rows.len());
+        assert!(decided.iter().zip(&rows).all(|(d, r)| d.line == r.line));
         if !more {
             break;
         }

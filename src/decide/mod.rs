@@ -1,0 +1,481 @@
+//! The per-row decision shared by `clean`, `check` and `bench`: syntax, duplicates, lists, DNS
+//! and engagement findings, then the [`RuleSet`]'s verdict.
+//!
+//! Consumes rows ([`RowInput`]: line, address cell, signup cell) in input order; produces one
+//! [`Decided`] per row, carrying the row's line. [`Decider::decide_batch`] does it all in one
+//! call. A pipeline that overlaps the stages uses the typed steps instead, each taking the
+//! previous one's output, so none can be skipped:
+//!
+//! 1. [`Examiner::examine`] (any thread, no state): syntax, key, suppression lists, signup.
+//! 2. [`Decider::register`] (in input order): duplicates, new domains, which go to the
+//!    run's [`DomainSource`] at once → [`Registered`].
+//! 3. [`Decider::decide`] / [`Decider::decide_on`]: the domains' answers, then the verdicts.
+//!
+//! Duplicates and domains are registered in input order, so the result does not depend on the
+//! number of threads or on batch sizes. Never touches the network itself: DNS is one
+//! [`DomainSource`].
+
+mod judge;
+mod source;
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use hashbrown::HashTable;
+use rayon::prelude::*;
+
+use self::judge::{Judge, Verdict};
+pub use self::source::{DomainSource, DomainTable, NotChecked};
+use crate::config::DecideConfig;
+use crate::engagement::{self, Histogram, History};
+use crate::error::Result;
+use crate::normalize::Normalized;
+use crate::resolve::{DnsStats, DomainChecker, DomainInfo, WarnSink};
+use crate::rules::{Decision, RuleSet};
+use crate::suppress::SuppressionSet;
+use crate::syntax::{self, SyntaxIssue};
+
+/// A hasher for keys that are already uniformly distributed hashes (XXH3 output).
+#[derive(Default)]
+pub(crate) struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(buf);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}
+
+type Prehashed = BuildHasherDefault<PrehashedHasher>;
+
+/// The hash of a domain name in the decider's domain table.
+fn domain_hash(name: &str) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
+/// One row's input to the decision.
+#[derive(Debug, Clone, Copy)]
+pub struct RowInput<'a> {
+    /// The record's line in the input (carried to its [`Decided`]).
+    pub line: u64,
+    /// The address cell as written.
+    pub email: &'a str,
+    /// The signup date cell, if the input has one.
+    pub signup: Option<&'a str>,
+}
+
+/// A row after [`Examiner::examine`]: what can be known of it alone.
+#[derive(Debug)]
+pub struct Examined {
+    line: u64,
+    syntax: Result<Normalized, SyntaxIssue>,
+    /// The normalised address's 128-bit key (0 when the syntax is invalid).
+    key: u128,
+    /// The hash of the normalised domain (0 when the syntax is invalid), computed here on a
+    /// worker thread so that the sequential [`Decider::register`] does not.
+    domain_hash: u64,
+    /// The domain's index in the decider's table, once registered.
+    domain: Option<u32>,
+    suppressed: Option<&'static str>,
+    signup: Option<NaiveDate>,
+    signup_unreadable: bool,
+    duplicate_of: Option<u64>,
+}
+
+/// Rows registered in input order, ready to be decided once their domains are answered.
+#[derive(Debug)]
+pub struct Registered {
+    rows: Vec<Examined>,
+    /// The domain table's length after these rows were registered: every domain they need
+    /// has an index below it.
+    domains_upto: usize,
+}
+
+impl Registered {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Returns true if and only if there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// One row's decision, with the line it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    /// The row's line in the input.
+    pub line: u64,
+    /// Keep, review or suppress, the deciding reason and its evidence.
+    pub decision: Decision,
+}
+
+/// The per-row checks that need no state of the run: syntax and normalisation, suppression
+/// lists, signup dates. Cheap to clone; [`Examiner::examine`] runs on any thread.
+#[derive(Clone)]
+pub struct Examiner {
+    suppression: Arc<SuppressionSet>,
+    /// Signup dates matter only to engagement rules.
+    signup_dates: bool,
+}
+
+impl Examiner {
+    /// Returns true if and only if rows' signup dates are used (with engagement history).
+    pub fn reads_signup_dates(&self) -> bool {
+        self.signup_dates
+    }
+
+    /// Checks one row.
+    pub fn examine(&self, row: &RowInput<'_>) -> Examined {
+        let syntax = syntax::check(row.email);
+        let suppressed = match &syntax {
+            Ok(n) if !self.suppression.is_empty() => self.suppression.matches(row.email, n),
+            _ => None,
+        };
+        let key = syntax.as_ref().map_or(0, Normalized::key);
+        let domain_hash = syntax.as_ref().map_or(0, |n| domain_hash(n.domain()));
+        let signup = row
+            .signup
+            .filter(|_| self.signup_dates)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(engagement::parse_date);
+        Examined {
+            line: row.line,
+            syntax,
+            key,
+            domain_hash,
+            domain: None,
+            suppressed,
+            signup: signup.flatten(),
+            signup_unreadable: signup.is_some_and(|d| d.is_none()),
+            duplicate_of: None,
+        }
+    }
+}
+
+/// Facts about a domain that need no DNS.
+#[derive(Debug, Clone, Default)]
+struct ListFacts {
+    disposable: Option<String>,
+    typo: Option<String>,
+}
+
+/// What is known about one domain: list facts at once, DNS once answered.
+#[derive(Debug)]
+struct DomainEntry {
+    name: Box<str>,
+    lists: ListFacts,
+    dns: Option<Arc<DomainInfo>>,
+}
+
+/// Counts the decision stage gathers for `report.json`.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DecideStats {
+    /// Rows per deciding reason (review and suppressed rows).
+    pub reasons: BTreeMap<&'static str, u64>,
+    /// Rows where each reason applied at all, deciding or not.
+    pub reasons_applied: BTreeMap<&'static str, u64>,
+    /// Rows per recognised mailbox provider.
+    pub providers: BTreeMap<&'static str, u64>,
+    /// Distinct domains per DNS status.
+    pub domains_by_status: BTreeMap<&'static str, u64>,
+    /// Distinct domains of valid, non-duplicate rows.
+    pub unique_domains: u64,
+    /// Days since the last human open or click (rows with engagement history given).
+    pub days_since_engagement: Histogram,
+    /// Rows whose signup cell could not be read as a date (read only with engagement history).
+    pub unreadable_signup_dates: u64,
+}
+
+/// Where verdicts are computed.
+enum Workers<'p> {
+    /// On the calling thread.
+    Here,
+    /// On rayon's current pool.
+    Rayon,
+    /// On this pool.
+    Pool(&'p rayon::ThreadPool),
+}
+
+/// The decision state of a run: everything that spans batches.
+pub struct Decider {
+    judge: Judge,
+    examiner: Examiner,
+    source: Box<dyn DomainSource>,
+    /// First line of every distinct address, keyed by its 128-bit key (20 bytes an address).
+    seen: HashMap<[u32; 4], u32, Prehashed>,
+    /// Indexes into the judge's domains, by [`domain_hash`] of the name.
+    domain_index: HashTable<u32>,
+    /// Domains below this index have their answers.
+    answered: usize,
+    stats: DecideStats,
+}
+
+impl Decider {
+    /// A decider over these rules, lists and history, with domain answers from `domains`.
+    pub fn new(
+        rules: Arc<RuleSet>,
+        suppression: SuppressionSet,
+        history: History,
+        as_of: NaiveDate,
+        domains: Box<dyn DomainSource>,
+    ) -> Decider {
+        Decider {
+            examiner: Examiner {
+                suppression: Arc::new(suppression),
+                signup_dates: !history.is_empty(),
+            },
+            judge: Judge {
+                rules,
+                history,
+                as_of,
+                domains: Vec::new(),
+                no_answer: Arc::new(DomainInfo::unknown("no DNS answer".into())),
+            },
+            source: domains,
+            seen: HashMap::default(),
+            domain_index: HashTable::new(),
+            answered: 0,
+            stats: DecideStats::default(),
+        }
+    }
+
+    /// Loads what every decision needs from a run's settings: suppression lists, engagement
+    /// history, and the domain source (the DNS checker, or [`NotChecked`] for `--no-dns`).
+    ///
+    /// # Errors
+    /// When a list or log cannot be read, or DNS cannot be set up.
+    pub fn load(config: &DecideConfig, warn: WarnSink) -> Result<Decider> {
+        let suppression = SuppressionSet::load(&config.suppress)?;
+        let history = if config.engagement.is_empty() {
+            History::empty()
+        } else {
+            History::load(&config.engagement, &config.rules.engagement)?
+        };
+        let domains: Box<dyn DomainSource> = match &config.dns {
+            Some(options) => Box::new(DomainChecker::new(options, &config.rules.dns, warn)?),
+            None => Box::new(NotChecked::default()),
+        };
+        Ok(Decider::new(
+            config.rules.clone(),
+            suppression,
+            history,
+            config.as_of,
+            domains,
+        ))
+    }
+
+    /// Makes room for this many distinct addresses at once, so that the duplicate set does
+    /// not hold its old and new tables together while it grows (the peak of memory).
+    pub fn reserve(&mut self, addresses: usize) {
+        self.seen.reserve(addresses.saturating_sub(self.seen.len()));
+    }
+
+    /// The suppression lists (for the report).
+    pub fn suppression(&self) -> &SuppressionSet {
+        &self.examiner.suppression
+    }
+
+    /// The engagement history (for the report).
+    pub fn history(&self) -> &History {
+        &self.judge.history
+    }
+
+    /// Returns true if and only if domain answers may take a while (DNS), so that a pipeline
+    /// should register rows ahead of deciding them.
+    pub fn answers_are_slow(&self) -> bool {
+        self.source.is_slow()
+    }
+
+    /// The stateless first step, to run on any thread.
+    pub fn examiner(&self) -> Examiner {
+        self.examiner.clone()
+    }
+
+    /// Decides rows in one call: examines them (in parallel), registers them, gets their
+    /// domains' answers and decides them. Returns one [`Decided`] per row, in order.
+    pub fn decide_batch(&mut self, rows: &[RowInput<'_>]) -> Vec<Decided> {
+        let examiner = &self.examiner;
+        let examined: Vec<Examined> = rows.par_iter().map(|r| examiner.examine(r)).collect();
+        let registered = self.register(examined);
+        self.decide_with(registered, Workers::Rayon)
+    }
+
+    /// Marks duplicates and notes new domains, in input order: the sequential step after
+    /// [`Examiner::examine`]. New domains go to the domain source at once, so that their
+    /// answers can be found while more rows are read.
+    pub fn register(&mut self, mut rows: Vec<Examined>) -> Registered {
+        let first_new = self.judge.domains.len();
+        for row in rows.iter_mut() {
+            if row.signup_unreadable {
+                self.stats.unreadable_signup_dates += 1;
+            }
+            let Ok(normalized) = &row.syntax else {
+                continue;
+            };
+            let key = row.key;
+            let words = [
+                key as u32,
+                (key >> 32) as u32,
+                (key >> 64) as u32,
+                (key >> 96) as u32,
+            ];
+            match self.seen.entry(words) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    row.duplicate_of = Some(u64::from(*first.get()))
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(u32::try_from(row.line).unwrap_or(u32::MAX));
+                    row.domain = Some(self.domain_id(normalized.domain(), row.domain_hash));
+                }
+            }
+        }
+        // Few (a new domain is rare after the first batches), so on this thread.
+        let lists = &self.judge.rules.lists;
+        let new = &mut self.judge.domains[first_new..];
+        for entry in new.iter_mut() {
+            entry.lists = ListFacts {
+                disposable: lists.disposable_match(&entry.name).map(String::from),
+                typo: lists.typo_suggestion(&entry.name).map(String::from),
+            };
+        }
+        if !new.is_empty() {
+            let names: Vec<&str> = new.iter().map(|d| &*d.name).collect();
+            self.source.submit(&names);
+        }
+        Registered {
+            rows,
+            domains_upto: self.judge.domains.len(),
+        }
+    }
+
+    /// The index of `name` in the domain table, added if new.
+    fn domain_id(&mut self, name: &str, hash: u64) -> u32 {
+        let domains = &self.judge.domains;
+        let found = self.domain_index.find(hash, |&id| {
+            domains.get(id as usize).is_some_and(|d| &*d.name == name)
+        });
+        if let Some(&id) = found {
+            return id;
+        }
+        let id = u32::try_from(self.judge.domains.len()).unwrap_or(u32::MAX);
+        self.judge.domains.push(DomainEntry {
+            name: name.into(),
+            lists: ListFacts::default(),
+            dns: None,
+        });
+        let domains = &self.judge.domains;
+        self.domain_index.insert_unique(hash, id, |&id| {
+            domains.get(id as usize).map_or(0, |d| domain_hash(&d.name))
+        });
+        id
+    }
+
+    /// Gets the answers for every domain registered so far up to `upto` (waiting for DNS if
+    /// need be).
+    fn answer_upto(&mut self, upto: usize) {
+        if self.answered >= upto {
+            return;
+        }
+        let pending = &self.judge.domains[self.answered..upto];
+        let names: Vec<&str> = pending.iter().map(|d| &*d.name).collect();
+        let answers = self.source.answers(&names);
+        for (entry, info) in self.judge.domains[self.answered..upto]
+            .iter_mut()
+            .zip(answers)
+        {
+            *self
+                .stats
+                .domains_by_status
+                .entry(info.status.as_str())
+                .or_default() += 1;
+            self.stats.unique_domains += 1;
+            entry.dns = Some(info);
+        }
+        self.answered = upto;
+    }
+
+    /// Decides registered rows on this thread, after getting their domains' answers.
+    pub fn decide(&mut self, rows: Registered) -> Vec<Decided> {
+        self.decide_with(rows, Workers::Here)
+    }
+
+    /// As [`Decider::decide`], with the verdicts on `pool` when they are worth it: with
+    /// engagement history a row's verdict looks up and evaluates a profile; without, it is a
+    /// few hundred nanoseconds, cheaper here than queued behind the pool's other work.
+    /// Domain answers are waited for on this thread, never on the pool.
+    pub fn decide_on(&mut self, rows: Registered, pool: &rayon::ThreadPool) -> Vec<Decided> {
+        let workers = if self.judge.history.is_empty() {
+            Workers::Here
+        } else {
+            Workers::Pool(pool)
+        };
+        self.decide_with(rows, workers)
+    }
+
+    fn decide_with(&mut self, rows: Registered, workers: Workers<'_>) -> Vec<Decided> {
+        self.answer_upto(rows.domains_upto);
+        let judge = &self.judge;
+        let verdicts: Vec<Verdict> = match workers {
+            Workers::Here => rows.rows.iter().map(|r| judge.verdict(r)).collect(),
+            Workers::Rayon => rows.rows.par_iter().map(|r| judge.verdict(r)).collect(),
+            Workers::Pool(pool) => {
+                pool.install(|| rows.rows.par_iter().map(|r| judge.verdict(r)).collect())
+            }
+        };
+        self.tally(verdicts)
+    }
+
+    /// Counts the verdicts for the report; returns their decisions.
+    fn tally(&mut self, verdicts: Vec<Verdict>) -> Vec<Decided> {
+        let mut out = Vec::with_capacity(verdicts.len());
+        for verdict in verdicts {
+            if let Some(reason) = verdict.decision.reason {
+                *self.stats.reasons.entry(reason.code()).or_default() += 1;
+            }
+            for reason in verdict.applied {
+                *self.stats.reasons_applied.entry(reason.code()).or_default() += 1;
+            }
+            if let Some(p) = verdict.provider {
+                *self.stats.providers.entry(p).or_default() += 1;
+            }
+            if let Some(days) = verdict.days {
+                self.stats.days_since_engagement.add(days);
+            }
+            out.push(Decided {
+                line: verdict.line,
+                decision: verdict.decision,
+            });
+        }
+        out
+    }
+
+    /// The counts gathered so far.
+    pub fn stats(&self) -> &DecideStats {
+        &self.stats
+    }
+
+    /// Ends the run's domain lookups (waiting for those still in flight and writing the
+    /// cache). Returns the DNS statistics when DNS was asked.
+    pub fn finish_domains(&mut self) -> Option<DnsStats> {
+        let source = std::mem::replace(&mut self.source, Box::new(NotChecked::default()));
+        source.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;
