@@ -9,6 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "listwash", version, about, long_about = None)]
 pub(crate) struct Cli {
+    /// Let error messages quote the data they failed on (cells, records); off by default so
+    /// that no address reaches a terminal or a log.
+    #[arg(long, global = true)]
+    pub(crate) show_values: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

@@ -1,5 +1,8 @@
 //! The library's error type. Only problems with the run itself (input file, rules, outputs,
 //! engagement logs) are errors; a bad row is data and never reaches this type.
+//!
+//! Each variant's message names the file and what is wrong without its cause; the cause is
+//! kept as the error's `source`, and [`crate::render::error_message`] prints the chain once.
 
 use std::path::PathBuf;
 
@@ -7,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be opened or read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Read {
         /// The file.
         path: PathBuf,
@@ -16,7 +19,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An output could not be written.
-    #[error("{path}: cannot write: {source}")]
+    #[error("{path}: cannot write")]
     Write {
         /// The file or directory.
         path: PathBuf,
@@ -69,3 +72,10 @@ pub enum Error {
 
 /// Short for `std::result::Result<T, listwash::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A third-party error whose message may quote the data it failed on (a cell, a record, the
+/// rest of a file). It is kept as the source of an [`Error`], but printed only when the user
+/// asks for values (`--show-values`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MayQuoteData(pub Box<dyn std::error::Error + Send + Sync>);

@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod read;
 pub mod reason;
+pub mod render;
 pub mod report;
 pub mod resolve;
 pub mod rules;

@@ -77,3 +77,33 @@ impl Progress for Bar {
         self.bar.finish_and_clear();
     }
 }
+
+/// Progress as plain lines, at most one every five seconds (`--progress always` on a
+/// non-terminal stderr, e.g. under cron). Writes to the writer it is given; write errors are
+/// ignored (progress is never worth failing a run).
+pub struct LogLines<W> {
+    out: std::sync::Mutex<(W, Option<std::time::Instant>)>,
+}
+
+impl<W: std::io::Write + Send> LogLines<W> {
+    /// Progress lines written to `out`.
+    pub fn new(out: W) -> LogLines<W> {
+        LogLines {
+            out: std::sync::Mutex::new((out, None)),
+        }
+    }
+}
+
+impl<W: std::io::Write + Send> Progress for LogLines<W> {
+    fn update(&self, rows: u64, _bytes: u64) {
+        let Ok(mut guard) = self.out.lock() else {
+            return;
+        };
+        let (out, last) = &mut *guard;
+        let now = std::time::Instant::now();
+        if last.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(5)) {
+            let _ = writeln!(out, "listwash: {rows} rows done");
+            *last = Some(now);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Runs each command: settings from the parsed flags, the library call, the text it prints.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use listwash::Error;
+use listwash::config::{CleanConfig, DecideConfig, RulesSource};
+use listwash::progress::{Bar, LogLines, Progress, Silent};
+use listwash::read::{InputSource, ReadOptions};
+use listwash::render;
+use listwash::resolve::{CacheLocation, DnsOptions, WarnSink};
+use listwash::rules::{DEFAULT_RULES, RuleSet};
+use listwash::write::CellPolicy;
+
+use crate::cli::{BenchArgs, CheckArgs, CleanArgs, Cli, Command, DecideOptions, ProgressMode};
+use crate::say;
+
+/// Runs the command the user asked for.
+pub(crate) fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Clean(args) => clean(args),
+        Command::Check(args) => check(args),
+        Command::Bench(args) => bench(args),
+        Command::Rules(_) => write_stdout(DEFAULT_RULES.as_bytes()),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write {
+            path: "<stdout>".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Warnings go to stderr, one line each, escaped, unless `--quiet`.
+fn warn_sink(quiet: bool) -> WarnSink {
+    Arc::new(move |message: &str| {
+        if !quiet {
+            say(&format!(
+                "listwash: warning: {}",
+                render::escape_controls(message)
+            ));
+        }
+    })
+}
+
+fn decide_config(
+    rules: Option<&std::path::Path>,
+    args: &DecideOptions,
+) -> Result<DecideConfig, Error> {
+    let (rules, rules_source) = match rules {
+        Some(path) => (RuleSet::load(path)?, RulesSource::File(path.to_path_buf())),
+        None => (RuleSet::defaults(), RulesSource::Defaults),
+    };
+    let dns = (!args.no_dns).then(|| DnsOptions {
+        servers: args.dns_server.clone(),
+        timeout: Duration::from_millis(args.dns_timeout),
+        concurrency: args.dns_concurrency as usize,
+        cache: match (&args.cache, args.no_cache) {
+            (_, true) => CacheLocation::Off,
+            (Some(path), false) => CacheLocation::File(path.clone()),
+            (None, false) => CacheLocation::Default,
+        },
+    });
+    Ok(DecideConfig {
+        rules: Arc::new(rules),
+        rules_source,
+        suppress: args.suppress.clone(),
+        engagement: args.engagement.clone(),
+        as_of: args
+            .as_of
+            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        dns,
+    })
+}
+
+fn clean(args: CleanArgs) -> Result<(), Error> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    // A second Ctrl-C while the first is handled exits at once.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let config = CleanConfig {
+        input: if args.input.as_os_str() == "-" {
+            InputSource::Stdin
+        } else {
+            InputSource::Path(args.input.clone())
+        },
+        out_dir: args.out_dir.clone(),
+        read: ReadOptions {
+            email_column: args.email_column.clone(),
+            signup_column: args.signup_column.clone(),
+            max_field_bytes: args.max_field_bytes,
+        },
+        decide: decide_config(args.decide.rules.as_deref(), &args.decide.options)?,
+        jobs: args.jobs.map(usize::from),
+        batch_bytes: listwash::read::BATCH_BYTES,
+        cells: if args.excel_safe {
+            CellPolicy::ExcelSafe
+        } else {
+            CellPolicy::Unchanged
+        },
+        file_mode: args.file_mode,
+        cancel,
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let show = !args.quiet
+        && match args.progress {
+            ProgressMode::Never => false,
+            ProgressMode::Always => true,
+            ProgressMode::Auto => terminal,
+        };
+    let progress: Box<dyn Progress> = match (show, terminal) {
+        (false, _) => Box::new(Silent),
+        (true, true) => Box::new(Bar::new()),
+        (true, false) => Box::new(LogLines::new(std::io::stderr())),
+    };
+    let report = listwash::pipeline::clean(&config, progress.as_ref(), warn_sink(args.quiet))?;
+    if !args.quiet {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(render::summary(&report, &args.out_dir).as_bytes());
+    }
+    Ok(())
+}
+
+fn check(args: CheckArgs) -> Result<(), Error> {
+    let config = decide_config(args.decide.rules.as_deref(), &args.decide.options)?;
+    let (results, _) = listwash::check::check(&args.addresses, &config, warn_sink(false))?;
+    write_stdout(render::check_results(&results, args.json).as_bytes())
+}
+
+fn bench(args: BenchArgs) -> Result<(), Error> {
+    let mut configs = Vec::new();
+    for path in &args.rule_files {
+        configs.push((path.clone(), decide_config(Some(path), &args.decide)?));
+    }
+    let read = ReadOptions {
+        email_column: args.email_column.clone(),
+        ..ReadOptions::default()
+    };
+    let report = listwash::bench::bench(
+        &args.input,
+        &read,
+        &configs,
+        args.outcomes.as_deref(),
+        warn_sink(false),
+    )?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Write {
+            path: "<stdout>".into(),
+            source: std::io::Error::other(e),
+        })?;
+        return write_stdout(format!("{text}\n").as_bytes());
+    }
+    write_stdout(render::bench_table(&report, args.outcomes.is_some()).as_bytes())
+}
