@@ -84,11 +84,18 @@ fn decide_config(
 fn clean(args: CleanArgs) -> Result<(), Error> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
-    // A second Ctrl-C while the first is handled exits at once.
+    // SIGINT, SIGTERM, SIGHUP: the run unwinds at its next check (within CANCEL_GRACE at
+    // every stage it can check); a wait it cannot break, or a second signal, ends it here.
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
+            abandon();
         }
+        let _ = std::thread::Builder::new()
+            .name("listwash-signal".into())
+            .spawn(|| {
+                std::thread::sleep(CANCEL_GRACE);
+                abandon();
+            });
     });
     let config = CleanConfig {
         input: if args.input.as_os_str() == "-" {
@@ -131,6 +138,29 @@ fn clean(args: CleanArgs) -> Result<(), Error> {
         let _ = err.write_all(render::summary(&report, &args.out_dir).as_bytes());
     }
     Ok(())
+}
+
+/// How long an interrupted run has to unwind by itself before the signal handler ends it.
+const CANCEL_GRACE: Duration = Duration::from_millis(700);
+
+/// Ends an interrupted run that did not unwind in time: removes its temporaries and exits
+/// 130. Does nothing once the outputs are published (the run is then finishing normally).
+fn abandon() {
+    if listwash::interrupt::is_published() {
+        return;
+    }
+    let left = listwash::interrupt::remove_temporaries();
+    if listwash::interrupt::is_published() {
+        return;
+    }
+    if left == 0 {
+        say("listwash: interrupted; no outputs were written");
+    } else {
+        say(&format!(
+            "listwash: interrupted; no outputs were written, but {left} temporary files could not be removed from the output folder"
+        ));
+    }
+    std::process::exit(130);
 }
 
 fn check(args: CheckArgs) -> Result<(), Error> {

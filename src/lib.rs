@@ -13,6 +13,7 @@ pub mod config;
 pub mod decide;
 pub mod engagement;
 pub mod error;
+pub mod interrupt;
 pub mod lists;
 pub mod normalize;
 pub mod pipeline;

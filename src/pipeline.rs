@@ -15,8 +15,8 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::time::Instant;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
 
 use crate::config::{CleanConfig, RulesSource};
 use crate::decide::{Decided, Decider, Examined, Examiner, Registered, RowInput};
@@ -31,6 +31,9 @@ use crate::write::{CellPolicy, Outputs};
 
 /// Rows that may wait for DNS answers before the oldest batch must be decided.
 const DNS_WINDOW_ROWS: usize = 200_000;
+
+/// How often a wait for the reader looks at the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// A batch on its way to the writer: the records, and a decision per readable row.
 struct ToWrite {
@@ -64,6 +67,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     let mut input = Input::open(&config.input, &config.read)?;
     progress.message("loading lists and history");
     let mut decider = pool.install(|| Decider::load(&config.decide, warn.clone()))?;
+    decider.cancel_on(config.cancel.clone());
     let mut outputs = Outputs::create(
         &config.out_dir,
         input.header(),
@@ -92,7 +96,12 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
         let (write_tx, write_rx) = sync_channel::<ToWrite>(2);
         // Written batches go back to the reader, which reads into their buffers again.
         let (recycle_tx, recycle_rx) = sync_channel::<Batch>(2 * parse_ahead + 4);
-        let reader = scope.spawn(move || read_loop(&mut input, batch_bytes, batch_tx, recycle_rx));
+        // Not scoped: a read stalled in the kernel (a silent pipe) must not keep an
+        // interrupted run from unwinding, so an abandoned reader is left to the process's end.
+        let reader = std::thread::Builder::new()
+            .name("listwash-read".into())
+            .spawn(move || read_loop(&mut input, batch_bytes, batch_tx, recycle_rx))
+            .map_err(|e| Error::Internal(format!("cannot start the reader thread: {e}")))?;
         let writer = scope.spawn(move || write_loop(outputs, write_rx, recycle_tx));
 
         let mut parsing: VecDeque<Receiver<(Batch, Vec<Examined>)>> = VecDeque::new();
@@ -111,7 +120,16 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
             // Keep the workers busy: parse and examine the next batches while this thread
             // registers the oldest one.
             while reading && parsing.len() < parse_ahead {
-                match batch_rx.recv() {
+                let next = match batch_rx.recv_timeout(CANCEL_POLL) {
+                    Err(RecvTimeoutError::Timeout) if config.cancel.load(Ordering::Relaxed) => {
+                        failure = Some(Error::Interrupted);
+                        break;
+                    }
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => Err(()),
+                    Ok(next) => Ok(next),
+                };
+                match next {
                     Ok(Ok(mut batch)) => {
                         let (tx, rx) = sync_channel(1);
                         let examiner = examiner.clone();
@@ -126,7 +144,7 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                         failure = Some(e);
                         break;
                     }
-                    Err(_) => reading = false,
+                    Err(()) => reading = false,
                 }
             }
             if failure.is_some() {
@@ -156,6 +174,10 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
                 };
                 pending_rows -= rows.len();
                 let decisions = decider.decide_on(rows, &pool);
+                if config.cancel.load(Ordering::Relaxed) {
+                    failure = Some(Error::Interrupted);
+                    break;
+                }
                 rows_done += batch.len() as u64;
                 if write_tx.send(ToWrite { batch, decisions }).is_err() {
                     writer_gone = true; // the writer failed; its error is collected below
@@ -166,15 +188,16 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
         }
         drop(write_tx);
         drop(batch_rx);
-        let read_result = reader
-            .join()
-            .unwrap_or_else(|_| Err(Error::Internal("the reader thread panicked".into())));
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(Error::Internal("the writer thread panicked".into())));
         if let Some(e) = failure {
+            // The reader may be stalled in a read: leave it (see above).
             return Err(e);
         }
+        let read_result = reader
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the reader thread panicked".into())));
         let outputs = written?;
         read_result?;
         Ok((outputs, rows_done))
@@ -182,6 +205,10 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     let (outputs, _rows) = result?;
     let dns_stats = decider.finish_domains();
     progress.finish();
+    // DNS answers cut short by a signal are not answers: never publish them.
+    if config.cancel.load(Ordering::Relaxed) {
+        return Err(Error::Interrupted);
+    }
 
     let report = build_report(
         config,
@@ -199,7 +226,11 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     })?;
     let mut json = json;
     json.push(b'\n');
+    if config.cancel.load(Ordering::Relaxed) {
+        return Err(Error::Interrupted);
+    }
     outputs.finish(&json)?;
+    crate::interrupt::mark_published();
     Ok(report)
 }
 

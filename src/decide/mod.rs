@@ -301,6 +301,11 @@ impl Decider {
         self.source.is_slow()
     }
 
+    /// Makes DNS waits give up once `flag` is set (a signal); see [`DomainSource::cancel_on`].
+    pub fn cancel_on(&mut self, flag: Arc<std::sync::atomic::AtomicBool>) {
+        self.source.cancel_on(flag);
+    }
+
     /// The stateless first step, to run on any thread.
     pub fn examiner(&self) -> Examiner {
         self.examiner.clone()

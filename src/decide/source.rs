@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crate::resolve::{DnsStats, DomainChecker, DomainInfo};
 
@@ -18,6 +19,10 @@ pub trait DomainSource: Send {
 
     /// The answer for each of `domains`, in the same order, waiting for them if need be.
     fn answers(&mut self, domains: &[&str]) -> Vec<Arc<DomainInfo>>;
+
+    /// Makes waits for answers give up (answering [`DomainInfo::unknown`]) once `flag` is
+    /// set, so that a signal is honoured during DNS waits.
+    fn cancel_on(&mut self, _flag: Arc<AtomicBool>) {}
 
     /// Returns true if and only if answers may take a while, so that a pipeline should let
     /// lookups run ahead of its decisions.
@@ -99,6 +104,10 @@ impl DomainSource for DomainChecker {
             .into_iter()
             .map(|(_, info)| info)
             .collect()
+    }
+
+    fn cancel_on(&mut self, flag: Arc<AtomicBool>) {
+        DomainChecker::cancel_on(self, flag);
     }
 
     fn is_slow(&self) -> bool {

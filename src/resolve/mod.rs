@@ -283,6 +283,8 @@ pub struct DomainChecker {
     /// New answers to write to the cache at the end.
     to_store: Vec<(String, Entry)>,
     cache_hits: u64,
+    /// Set by a signal: waits give up.
+    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl DomainChecker {
@@ -321,7 +323,13 @@ impl DomainChecker {
             known: HashMap::new(),
             to_store: Vec::new(),
             cache_hits: 0,
+            cancel: None,
         })
+    }
+
+    /// Makes waits for answers give up once `flag` is set (a signal).
+    pub fn cancel_on(&mut self, flag: Arc<std::sync::atomic::AtomicBool>) {
+        self.cancel = Some(flag);
     }
 
     /// Starts resolving these domains in the background; known or pending ones are skipped.
@@ -377,10 +385,14 @@ impl DomainChecker {
         let info = match slot {
             Slot::Ready(info) => info,
             Slot::Pending(handle) => {
-                let resolved = self.runtime.block_on(handle).unwrap_or_else(|e| Resolved {
-                    info: DomainInfo::unknown(format!("DNS task failed: {e}")),
-                    ttl: None,
-                });
+                let cancel = self.cancel.clone();
+                let resolved = self
+                    .runtime
+                    .block_on(wait_unless_cancelled(handle, cancel))
+                    .unwrap_or_else(|why| Resolved {
+                        info: DomainInfo::unknown(why),
+                        ttl: None,
+                    });
                 if let Some(ttl) = resolved.ttl
                     && resolved.info.status != DomainStatus::Unknown
                 {
@@ -422,6 +434,24 @@ impl DomainChecker {
         };
         self.runtime.shutdown_background();
         stats
+    }
+}
+
+/// Waits for a lookup, polling `cancel` every 50 ms; a cancelled lookup is aborted.
+async fn wait_unless_cancelled(
+    mut handle: JoinHandle<Resolved>,
+    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+) -> Result<Resolved, String> {
+    loop {
+        tokio::select! {
+            done = &mut handle => return done.map_err(|e| format!("DNS task failed: {e}")),
+            _ = tokio::time::sleep(std::time::Duration::from_millis(50)) => {
+                if cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+                    handle.abort();
+                    return Err("interrupted".into());
+                }
+            }
+        }
     }
 }
 
