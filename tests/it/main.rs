@@ -11,5 +11,6 @@ mod dns_clean;
 mod engagement;
 mod hardening;
 mod interrupt;
+mod messages;
 mod props;
 mod support;

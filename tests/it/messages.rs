@@ -1,0 +1,51 @@
+//! What reaches the terminal: never a panic, never an escape sequence from a file.
+
+use std::process::{Command, Stdio};
+
+use crate::support::run::TestRun;
+
+/// Runs listwash with stderr on /dev/full (every write to it fails).
+fn with_full_stderr(args: &[&str], dir: &std::path::Path) -> Option<i32> {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    Command::new(env!("CARGO_BIN_EXE_listwash"))
+        .args(args)
+        .current_dir(dir)
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .stdout(Stdio::null())
+        .stderr(full)
+        .status()
+        .expect("run listwash")
+        .code()
+}
+
+#[test]
+fn a_stderr_that_cannot_be_written_is_not_a_panic() {
+    // See: #16 item 12
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("in.csv"), "email\na@example.com\n").expect("write");
+    let failing = ["clean", "missing.csv", "--out-dir", "out", "--no-dns"];
+    assert_eq!(with_full_stderr(&failing, dir.path()), Some(1));
+    let working = ["clean", "in.csv", "--out-dir", "out", "--no-dns"];
+    assert_eq!(with_full_stderr(&working, dir.path()), Some(0));
+    assert!(dir.path().join("out/clean.csv").exists());
+    let warning = ["check", "a@example.com", "--no-cache"];
+    assert_eq!(with_full_stderr(&warning, dir.path()), Some(0));
+}
+
+#[test]
+fn escape_sequences_from_a_header_never_reach_the_terminal() {
+    // See: #16 item 9
+    let run = TestRun::new()
+        .file(
+            "in.csv",
+            "\"e\u{1b}[2J\u{1b}[31mmail\",\"na\u{202e}me\"\na@example.com,A\n",
+        )
+        .clean(&["--email-column", "address"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    assert!(!run.stderr.contains('\u{202e}'), "{:?}", run.stderr);
+    assert!(run.stderr.contains("address"), "{}", run.stderr);
+}
