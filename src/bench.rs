@@ -194,13 +194,23 @@ fn load_outcomes(path: &Path) -> Result<HashMap<u128, Outcome>> {
         path: path.to_path_buf(),
         message,
     };
+    let csv_error = |message: String| {
+        let path = path.to_path_buf();
+        move |source| Error::Csv {
+            path,
+            message,
+            source,
+        }
+    };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
-        .map_err(|e| fail(format!("cannot read outcomes: {e}")))?;
+        .map_err(csv_error(
+            "cannot read the outcomes file; check the path given to --outcomes".into(),
+        ))?;
     let header = reader
         .headers()
-        .map_err(|e| fail(format!("cannot read the header: {e}")))?
+        .map_err(csv_error("cannot read the outcomes file's header".into()))?
         .clone();
     let position = |name: &str| {
         header
@@ -212,13 +222,16 @@ fn load_outcomes(path: &Path) -> Result<HashMap<u128, Outcome>> {
     };
     let mut known = HashMap::new();
     for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| fail(format!("line {}: {e}", index + 2)))?;
+        let record = record.map_err(csv_error(format!(
+            "line {}: not a CSV record; fix or remove it",
+            index + 2
+        )))?;
         let (Some(address), Some(value)) = (record.get(email), record.get(outcome)) else {
             continue;
         };
         let Some(parsed) = Outcome::parse(value) else {
             return Err(fail(format!(
-                "line {}: unknown outcome `{value}` (use engaged, delivered, bounced, complained or trap)",
+                "line {}: the outcome is not one listwash knows (use engaged, delivered, bounced, complained or trap)",
                 index + 2
             )));
         };

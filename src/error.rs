@@ -68,6 +68,17 @@ pub enum Error {
     /// The run was interrupted (Ctrl-C); temporary files were removed.
     #[error("interrupted; no outputs were written")]
     Interrupted,
+    /// A CSV file other than the contact file could not be parsed.
+    #[error("{path}: {message}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Where and what to do.
+        message: String,
+        /// What the CSV parser said (positions and counts, never cell contents).
+        #[source]
+        source: csv::Error,
+    },
 }
 
 /// Short for `std::result::Result<T, listwash::Error>`.
