@@ -75,6 +75,7 @@ pub fn load_decider(config: &DecideConfig) -> Result<Decider> {
 /// interrupted. No output is renamed into place unless the run completes.
 pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> Result<Report> {
     let started = Instant::now();
+    crate::write::check_collisions(&config.out_dir, &named_inputs(config))?;
     let jobs = config
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -269,6 +270,32 @@ pub fn clean(config: &CleanConfig, progress: &dyn Progress, warn: WarnSink) -> R
     json.push(b'\n');
     outputs.finish(&json)?;
     Ok(report)
+}
+
+/// Every file the run reads or keeps, with its role, for [`crate::write::check_collisions`].
+fn named_inputs(config: &CleanConfig) -> Vec<(&'static str, &std::path::Path)> {
+    use crate::resolve::CacheLocation;
+    let mut inputs = Vec::new();
+    if let crate::read::InputSource::Path(path) = &config.input {
+        inputs.push(("input", path.as_path()));
+    }
+    for path in &config.decide.engagement {
+        inputs.push(("engagement log", path.as_path()));
+    }
+    for path in &config.decide.suppress {
+        inputs.push(("suppression list", path.as_path()));
+    }
+    if let RulesSource::File(path) = &config.decide.rules_source {
+        inputs.push(("rules file", path.as_path()));
+    }
+    if let Some(crate::resolve::DnsOptions {
+        cache: CacheLocation::File(path),
+        ..
+    }) = &config.decide.dns
+    {
+        inputs.push(("DNS cache", path.as_path()));
+    }
+    inputs
 }
 
 /// The number of rows a plain (not compressed) input file will give, from where the first
