@@ -10,5 +10,6 @@ mod dns;
 mod dns_clean;
 mod engagement;
 mod hardening;
+mod outputs;
 mod props;
 mod support;
