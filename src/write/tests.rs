@@ -127,7 +127,9 @@ fn rows_go_to_their_file_with_reason_and_detail_appended() {
 fn the_delimiter_and_bom_are_kept_and_reason_columns_use_the_delimiter() {
     let temp = tempfile::tempdir().expect("tempdir");
     let out = temp.path().join("out");
-    let text = "\u{feff}email;action;reason;detail\na@x.com;review;typo_domain;\"a;b\"\n";
+    let text = "\u{feff}email;action;reason;detail\n\
+        a@x.com;review;typo_domain;\"a;b\"\n\
+        b@x.com;suppress;duplicate;\"one\ntwo\"\n";
     let outputs = write_all(&out, text, true, CellPolicy::Unchanged, route);
     outputs.finish(b"{}").expect("finish");
     assert_eq!(
@@ -139,9 +141,11 @@ fn the_delimiter_and_bom_are_kept_and_reason_columns_use_the_delimiter() {
         read(&out, "clean.csv"),
         "\u{feff}email;action;reason;detail\n"
     );
+    // A detail with only a line end is quoted too.
     assert_eq!(
         read(&out, "suppressed.csv"),
-        "\u{feff}email;action;reason;detail;listwash_reason;listwash_detail\n"
+        "\u{feff}email;action;reason;detail;listwash_reason;listwash_detail\n\
+         b@x.com;suppress;duplicate;\"one\ntwo\";duplicate;\"one\ntwo\"\n"
     );
     // rejected.csv is listwash's own file: comma-delimited, no BOM.
     assert_eq!(read(&out, "rejected.csv"), "line,error,raw\n");
