@@ -94,27 +94,33 @@ impl Staging {
     /// (the private folder is then kept for the next run to repair).
     pub(super) fn publish(mut self, names: &[&str]) -> Result<()> {
         self.write_journal(names)?;
-        for name in names {
-            if let Err(e) = self.move_in(name) {
-                if let Err(source) = roll_back(&self.out_dir, &self.path) {
-                    self.keep = true;
-                    return Err(Error::RestoreFailed {
-                        folder: self.path.clone(),
-                        source,
-                    });
-                }
-                return Err(e);
+        let moved = names
+            .iter()
+            .try_for_each(|name| self.move_in(name))
+            .and_then(|()| {
+                sync_dir(&self.out_dir).map_err(|source| Error::Write {
+                    path: self.out_dir.clone(),
+                    source,
+                })
+            })
+            .and_then(|()| {
+                // The commit point: from now on a crash leaves the new set.
+                std::fs::remove_file(self.path.join(JOURNAL)).map_err(|source| Error::Write {
+                    path: self.path.clone(),
+                    source,
+                })
+            });
+        if let Err(e) = moved {
+            if let Err(source) = roll_back(&self.out_dir, &self.path) {
+                self.keep = true;
+                return Err(Error::RestoreFailed {
+                    folder: self.path.clone(),
+                    source,
+                });
             }
+            return Err(e);
         }
-        sync_dir(&self.out_dir).map_err(|source| Error::Write {
-            path: self.out_dir.clone(),
-            source,
-        })?;
-        // The commit point: from now on a crash leaves the new set.
-        std::fs::remove_file(self.path.join(JOURNAL)).map_err(|source| Error::Write {
-            path: self.path.clone(),
-            source,
-        })
+        Ok(())
     }
 
     /// Writes and syncs the journal: one line per name that has no previous version (the
