@@ -79,6 +79,78 @@ pub enum Error {
         #[source]
         source: csv::Error,
     },
+    /// Another run holds the output folder's lock. See: #16 item 3
+    #[error(
+        "{dir}: another listwash run ({}) is writing to this output folder; wait until it has finished, or give another --out-dir",
+        holder(*.pid)
+    )]
+    OutputLocked {
+        /// The output folder.
+        dir: PathBuf,
+        /// The holder's PID, when it could be read.
+        pid: Option<u32>,
+    },
+    /// The output folder's lock file could not be created, opened or locked.
+    #[error(
+        "{path}: cannot lock the output folder; if no listwash run is using it, remove this file, or give another --out-dir"
+    )]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output would replace one of the run's inputs. See: #16 item 2
+    #[error(
+        "{output}: this output would replace the {role} {input}; move that file out of the output folder, or give another --out-dir"
+    )]
+    OutputIsInput {
+        /// The output path.
+        output: PathBuf,
+        /// What the input is (`input`, `engagement log`, `DNS cache`, …).
+        role: String,
+        /// The input as given.
+        input: PathBuf,
+    },
+    /// A directory stands where an output must go. See: #16 item 4
+    #[error(
+        "{path} is a directory, so no output of this run was published (the previous outputs are unchanged); move it away, or give another --out-dir"
+    )]
+    OutputBlocked {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// An output could not be moved into place; the previous outputs were put back.
+    #[error(
+        "{path}: cannot move this run's output into place, so none was published (the previous outputs are unchanged); fix the cause and run again"
+    )]
+    Publish {
+        /// The final path.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Publishing failed and the previous outputs could not all be put back.
+    #[error(
+        "{folder}: the previous outputs kept in this folder could not be put back; the next run on the output folder restores them, or move each NAME.previous back to NAME by hand"
+    )]
+    RestoreFailed {
+        /// The run's private folder holding the previous outputs.
+        folder: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Names the holder of an output folder's lock.
+fn holder(pid: Option<u32>) -> String {
+    match pid {
+        Some(pid) => format!("PID {pid}"),
+        None => "PID not yet written".into(),
+    }
 }
 
 /// Short for `std::result::Result<T, listwash::Error>`.

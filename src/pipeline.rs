@@ -65,6 +65,9 @@ fn clean_with(
     load: impl FnOnce(&rayon::ThreadPool) -> Result<Decider>,
 ) -> Result<Report> {
     let started = Instant::now();
+    crate::write::check_collisions(&config.out_dir, &named_inputs(config))?;
+    // One run per output folder, refused before any work (#16 item 3).
+    let lock = crate::write::lock_out_dir(&config.out_dir, None)?;
     let jobs = config
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -79,8 +82,8 @@ fn clean_with(
     progress.message("loading lists and history");
     let mut decider = load(&pool)?;
     decider.cancel_on(config.cancel.clone());
-    let mut outputs = Outputs::create(
-        &config.out_dir,
+    let mut outputs = Outputs::create_locked(
+        lock,
         input.header(),
         input.delimiter(),
         input.dialect().bom,
@@ -241,8 +244,33 @@ fn clean_with(
         return Err(Error::Interrupted);
     }
     outputs.finish(&json)?;
-    crate::interrupt::mark_published();
     Ok(report)
+}
+
+/// Every file the run reads or keeps, with its role, for [`crate::write::check_collisions`].
+fn named_inputs(config: &CleanConfig) -> Vec<(&'static str, &std::path::Path)> {
+    use crate::resolve::CacheLocation;
+    let mut inputs = Vec::new();
+    if let crate::read::InputSource::Path(path) = &config.input {
+        inputs.push(("input", path.as_path()));
+    }
+    for path in &config.decide.engagement {
+        inputs.push(("engagement log", path.as_path()));
+    }
+    for path in &config.decide.suppress {
+        inputs.push(("suppression list", path.as_path()));
+    }
+    if let RulesSource::File(path) = &config.decide.rules_source {
+        inputs.push(("rules file", path.as_path()));
+    }
+    if let Some(crate::resolve::DnsOptions {
+        cache: CacheLocation::File(path),
+        ..
+    }) = &config.decide.dns
+    {
+        inputs.push(("DNS cache", path.as_path()));
+    }
+    inputs
 }
 
 /// The number of rows a plain (not compressed) input file will give, from where the first

@@ -72,14 +72,18 @@ fn start_and_wait_for_rows(input: &Path, out: &Path) -> std::process::Child {
         .expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
+        // The run writes in its private folder `.listwash-run-*` inside `out`.
         let writing = std::fs::read_dir(out)
             .into_iter()
             .flatten()
             .flatten()
-            .any(|e| {
-                e.file_name().to_string_lossy().ends_with(".listwash-tmp")
-                    && e.metadata().map(|m| m.len() > 4096).unwrap_or(false)
-            });
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".listwash-run-")
+            })
+            .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+            .any(|e| e.metadata().map(|m| m.len() > 4096).unwrap_or(false));
         if writing || Instant::now() > deadline {
             return child;
         }

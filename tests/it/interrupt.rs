@@ -134,3 +134,29 @@ fn sigterm_with_a_stalled_stdin_exits_130_at_once_and_keeps_the_previous_outputs
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_eq!(contents(&out), before, "the output folder changed");
 }
+
+#[test]
+fn sigint_before_the_header_arrives_still_exits_130_and_leaves_no_lock_behind() {
+    // The run is blocked in a read it cannot break: the signal handler's grace period ends it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let before = previous_outputs(&out);
+    let mut child = listwash()
+        .args(["clean", "-", "--no-dns", "--quiet", "--out-dir"])
+        .arg(&out)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start listwash");
+    let stdin = child.stdin.take().expect("stdin");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        out.join(".listwash.lock").exists(),
+        "the run should hold the folder's lock while it waits"
+    );
+    let (took, code, stderr) = signal_and_wait(child, "-INT");
+    drop(stdin);
+    assert_eq!(code, Some(130), "stderr: {stderr}");
+    assert!(took < Duration::from_secs(1), "took {took:?} to exit");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(contents(&out), before, "the output folder changed");
+}

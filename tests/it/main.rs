@@ -12,5 +12,6 @@ mod engagement;
 mod hardening;
 mod interrupt;
 mod messages;
+mod outputs;
 mod props;
 mod support;

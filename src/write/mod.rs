@@ -1,23 +1,66 @@
-//! Writing the outputs: four CSV files and `report.json`, written aside and renamed when
-//! complete.
+//! Writing the outputs: four CSV files and `report.json`, published as one set when complete.
 //!
 //! Consumes decided rows in input order; produces `clean.csv`, `review.csv`,
-//! `suppressed.csv`, `rejected.csv` under temporary names in the output directory (created
-//! 0600 by `tempfile`), renamed to their final names only by [`Outputs::finish`]. Dropping an
-//! unfinished [`Outputs`] removes the temporary files.
+//! `suppressed.csv`, `rejected.csv` and `report.json` in the output folder. Never replaces an
+//! input (see [`check_collisions`]), never shares an output folder with another run (see
+//! [`OutputLock`]), never sets a permission by path, and never removes a file it did not
+//! create.
+//!
+//! # How a run writes and publishes
+//! * `--out-dir` is created 0700 when it does not exist (an existing folder's mode is left
+//!   alone), then locked: `.listwash.lock` holds the PID of the one run writing there.
+//! * The files are written in a private folder `.listwash-run-XXXXXX` inside `--out-dir`,
+//!   created 0700 and held by the run, each file created 0600; the final mode (`--file-mode`)
+//!   is set on the open file before it is moved.
+//! * At the end every file is synced, then moved in, one rename each: the previous file of
+//!   that name is first kept aside in the private folder. When a move fails, the files
+//!   already moved are put back and the run fails: the previous five files stay as they were.
+//!   Dropping an unfinished [`Outputs`] (an error, Ctrl-C) removes the private folder.
+//!
+//! # A crash between two moves
+//! If the machine crashes or the run is killed while the files are being moved, the output
+//! folder can hold a mix: some files from the new run, the others still from the previous
+//! one, with the previous versions of the replaced files kept in `.listwash-run-XXXXXX/` (as
+//! `NAME.previous`) next to a journal. The next run on the folder, once it holds the lock and
+//! before any other work, puts those previous versions back, removes the new files that had
+//! no previous version, and deletes the private folder: the previous set comes back whole.
+//! Until then, a `.listwash-run-*` folder next to the outputs says the set may be mixed. A
+//! crash before the first move leaves only the private folder, which the next run deletes;
+//! a crash after the last move leaves the new set complete. No run removes a private folder
+//! while the run that made it is alive.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-
-use tempfile::TempPath;
 
 use crate::error::{Error, Result};
 use crate::read::{Rejected, Row};
 use crate::reason::Action;
 
+mod collisions;
+mod format;
+mod lock;
+mod staging;
+#[cfg(test)]
+mod tests;
+
+pub use collisions::check_collisions;
+pub use lock::{LOCK_FILE, OutputLock};
+
+use format::{format_line, push_field};
+use staging::Staging;
+
 /// The four CSV outputs' file names, in `report.json` order.
 pub const CSV_OUTPUTS: [&str; 4] = ["clean.csv", "review.csv", "suppressed.csv", "rejected.csv"];
+
+/// Every output file's name, in the order they are published.
+pub const OUTPUT_NAMES: [&str; 5] = [
+    "clean.csv",
+    "review.csv",
+    "suppressed.csv",
+    "rejected.csv",
+    "report.json",
+];
 
 /// Rows written per output.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -39,27 +82,22 @@ impl OutputCounts {
     }
 }
 
+/// One output being written in the private folder.
 struct Sink {
     out: BufWriter<File>,
-    temp: TempPath,
+    /// The final path, for messages.
     path: PathBuf,
 }
 
 impl Sink {
-    fn create(dir: &Path, name: &str, bom: bool) -> Result<Sink> {
-        let path = dir.join(name);
-        let named = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".listwash-tmp")
-            .tempfile_in(dir)
-            .map_err(|source| Error::Write {
-                path: path.clone(),
-                source,
-            })?;
-        let (file, temp) = named.into_parts();
+    fn create(staging: &Staging, name: &str, bom: bool) -> Result<Sink> {
+        let path = staging.out_path(name);
+        let file = create_private(&staging.file(name)).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
         let mut sink = Sink {
             out: BufWriter::with_capacity(1 << 18, file),
-            temp,
             path,
         };
         if bom {
@@ -75,8 +113,9 @@ impl Sink {
         })
     }
 
-    fn finish(self) -> Result<(TempPath, PathBuf)> {
-        let Sink { out, temp, path } = self;
+    /// Flushes and syncs the file; returns it (still open) with its final path.
+    fn finish(self) -> Result<(File, PathBuf)> {
+        let Sink { out, path } = self;
         let file = out.into_inner().map_err(|e| Error::Write {
             path: path.clone(),
             source: e.into_error(),
@@ -85,50 +124,17 @@ impl Sink {
             path: path.clone(),
             source,
         })?;
-        Ok((temp, path))
+        Ok((file, path))
     }
 }
 
-/// Formats a record as one CSV line, without its line end (headers, rejected records and
-/// neutralised rows; quoting as the csv crate's "necessary" style).
-fn format_line<I, T>(fields: I, delimiter: u8) -> Vec<u8>
-where
-    I: IntoIterator<Item = T>,
-    T: AsRef<[u8]>,
-{
-    let mut line = Vec::new();
-    let mut count = 0;
-    for field in fields {
-        if count > 0 {
-            line.push(delimiter);
-        }
-        push_field(&mut line, field.as_ref(), delimiter);
-        count += 1;
-    }
-    if count == 1 && line.is_empty() {
-        // A lone empty field would be a blank line, which readers skip.
-        line.extend_from_slice(b"\"\"");
-    }
-    line
-}
-
-/// Writes `field` as one CSV field: quoted when it holds the delimiter, a quote or a line end.
-fn push_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8) {
-    let needs_quotes = field
-        .iter()
-        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
-    if !needs_quotes {
-        out.extend_from_slice(field);
-        return;
-    }
-    out.push(b'"');
-    for &b in field {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
+/// Creates a new file readable and writable by its owner only, whatever the umask.
+fn create_private(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// Which cells to neutralise for spreadsheets (`--excel-safe`).
@@ -149,9 +155,8 @@ pub fn is_formula_risk(cell: &[u8]) -> bool {
     )
 }
 
-/// The output files of one run.
+/// The output files of one run, from the lock on the output folder to their publication.
 pub struct Outputs {
-    dir: PathBuf,
     clean: Sink,
     review: Sink,
     suppressed: Sink,
@@ -165,6 +170,9 @@ pub struct Outputs {
     /// Bytes written since the syncer was last asked to run.
     unsynced: usize,
     syncer: Option<Syncer>,
+    // Dropped in this order, after the files: the private folder, then the lock.
+    staging: Staging,
+    lock: OutputLock,
 }
 
 /// Bytes written between two background syncs.
@@ -203,11 +211,12 @@ impl Syncer {
 }
 
 impl Outputs {
-    /// Creates the output directory if needed and opens the four temporary CSV files, each
-    /// with its header.
+    /// Creates the output folder if needed (mode 0700), takes its lock, and opens the four
+    /// CSV files in a private folder, each with its header.
     ///
     /// # Errors
-    /// When the directory or a file cannot be created or written.
+    /// When the folder cannot be created, another run holds its lock ([`Error::OutputLocked`]),
+    /// or a file cannot be created or written.
     pub fn create(
         dir: &Path,
         header: &csv::ByteRecord,
@@ -215,17 +224,31 @@ impl Outputs {
         bom: bool,
         cells: CellPolicy,
     ) -> Result<Outputs> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        remove_stale_temporaries(dir);
+        create_out_dir(dir)?;
+        let lock = OutputLock::acquire(dir, None)?;
+        Outputs::create_locked(lock, header, delimiter, bom, cells)
+    }
+
+    /// As [`Outputs::create`], in the output folder of a lock the caller took (with
+    /// [`OutputLock::acquire`], e.g. to wait for another run, or before loading lists).
+    ///
+    /// # Errors
+    /// When a file cannot be created or written, or the private folder of a dead run cannot
+    /// be repaired.
+    pub fn create_locked(
+        lock: OutputLock,
+        header: &csv::ByteRecord,
+        delimiter: u8,
+        bom: bool,
+        cells: CellPolicy,
+    ) -> Result<Outputs> {
+        let dir = lock.path().parent().unwrap_or(Path::new("."));
+        let staging = Staging::create(dir)?;
         let mut outputs = Outputs {
-            dir: dir.to_path_buf(),
-            clean: Sink::create(dir, CSV_OUTPUTS[0], bom)?,
-            review: Sink::create(dir, CSV_OUTPUTS[1], bom)?,
-            suppressed: Sink::create(dir, CSV_OUTPUTS[2], bom)?,
-            rejected: Sink::create(dir, CSV_OUTPUTS[3], false)?,
+            clean: Sink::create(&staging, CSV_OUTPUTS[0], bom)?,
+            review: Sink::create(&staging, CSV_OUTPUTS[1], bom)?,
+            suppressed: Sink::create(&staging, CSV_OUTPUTS[2], bom)?,
+            rejected: Sink::create(&staging, CSV_OUTPUTS[3], false)?,
             counts: OutputCounts::default(),
             cells,
             formula_cells: 0,
@@ -234,6 +257,8 @@ impl Outputs {
             delimiter,
             unsynced: 0,
             syncer: None,
+            staging,
+            lock,
         };
         let handles = [
             &outputs.clean,
@@ -360,86 +385,84 @@ impl Outputs {
         self.formula_cells
     }
 
-    /// Flushes and syncs every file, writes `report.json`, then renames all five to their
-    /// final names.
+    /// Flushes and syncs every file, writes `report.json`, sets the file mode on each open
+    /// file, then moves all five into the output folder as one set (see the module docs).
     ///
     /// # Errors
-    /// When a file cannot be flushed, written or renamed; temporary files are then removed.
+    /// When a file cannot be flushed or written, or a move fails; the previous outputs are
+    /// then unchanged and the temporary files removed.
     pub fn finish(self, report_json: &[u8]) -> Result<()> {
         let Outputs {
-            dir,
             clean,
             review,
             suppressed,
             rejected,
             file_mode,
             syncer,
+            staging,
+            lock,
             ..
         } = self;
         if let Some(syncer) = syncer {
             syncer.stop();
         }
-        let mut done = Vec::with_capacity(5);
+        let mut done = Vec::with_capacity(OUTPUT_NAMES.len());
         for sink in [clean, review, suppressed, rejected] {
             done.push(sink.finish()?);
         }
-        let report_path = dir.join("report.json");
-        let mut report = tempfile::Builder::new()
-            .prefix(".report.json.")
-            .suffix(".listwash-tmp")
-            .tempfile_in(&dir)
+        let report_path = staging.out_path("report.json");
+        let report = create_private(&staging.file("report.json"))
+            .and_then(|mut file| {
+                file.write_all(report_json)?;
+                file.sync_all()?;
+                Ok(file)
+            })
             .map_err(|source| Error::Write {
                 path: report_path.clone(),
                 source,
             })?;
-        report
-            .write_all(report_json)
-            .and_then(|_| report.as_file().sync_all())
-            .map_err(|source| Error::Write {
-                path: report_path.clone(),
-                source,
-            })?;
-        done.push((report.into_temp_path(), report_path));
-        for (temp, path) in &done {
-            set_mode(temp, file_mode).map_err(|source| Error::Write {
-                path: path.clone(),
-                source,
-            })?;
+        done.push((report, report_path));
+        // On the open files, never by path: a name can be swapped for a symlink, a handle
+        // cannot. See: #16 item 8
+        for (file, path) in done {
+            set_mode(&file, file_mode).map_err(|source| Error::Write { path, source })?;
         }
-        for (temp, path) in done {
-            temp.persist(&path).map_err(|e| Error::Write {
-                path: path.clone(),
-                source: e.error,
-            })?;
-        }
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
+        staging.publish(&OUTPUT_NAMES)?;
+        drop(lock);
         Ok(())
     }
 }
 
+/// Creates the output folder if need be (see [`Outputs::create`]) and takes its lock, waiting
+/// up to `wait` for another run to finish.
+///
+/// # Errors
+/// When the folder cannot be created, or another run holds it ([`Error::OutputLocked`]).
+pub fn lock_out_dir(dir: &Path, wait: Option<std::time::Duration>) -> Result<OutputLock> {
+    create_out_dir(dir)?;
+    OutputLock::acquire(dir, wait)
+}
+
+/// Creates the output folder and its missing parents with mode 0700 (not from the umask);
+/// an existing folder is left as it is.
+fn create_out_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+fn set_mode(file: &File, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
+fn set_mode(_file: &File, _mode: u32) -> std::io::Result<()> {
     Ok(())
-}
-
-/// Removes temporary files left by a run that was killed (they carry our suffix).
-fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.ends_with(".listwash-tmp") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }
