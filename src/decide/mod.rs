@@ -52,9 +52,6 @@ impl Hasher for PrehashedHasher {
             self.0 ^= u64::from_le_bytes(buf);
         }
     }
-    fn write_u64(&mut self, n: u64) {
-        self.0 ^= n;
-    }
 }
 
 type Prehashed = BuildHasherDefault<PrehashedHasher>;

@@ -322,3 +322,31 @@ fn deciding_on_a_pool_equals_deciding_here() {
     let registered = pooled.register(input.iter().map(|r| examiner.examine(r)).collect());
     assert_eq!(pooled.decide_on(registered, &pool), expected);
 }
+
+#[test]
+fn the_prehashed_hasher_spreads_address_keys() {
+    use std::hash::BuildHasher;
+    // Keys are XXH3-128 words: their fold must keep them apart, or the duplicate table
+    // degenerates into a list.
+    let hasher = Prehashed::default();
+    let mut hashes = std::collections::HashSet::new();
+    for i in 0..10_000u64 {
+        let key = crate::normalize::key(&format!("person{i}@example.com"));
+        let words = [
+            key as u32,
+            (key >> 32) as u32,
+            (key >> 64) as u32,
+            (key >> 96) as u32,
+        ];
+        hashes.insert(hasher.hash_one(words));
+    }
+    assert!(
+        hashes.len() > 9_990,
+        "only {} distinct hashes",
+        hashes.len()
+    );
+    // Every bit varies.
+    let or = hashes.iter().fold(0u64, |a, h| a | h);
+    let and = hashes.iter().fold(u64::MAX, |a, h| a & h);
+    assert_eq!((or, and), (u64::MAX, 0));
+}
