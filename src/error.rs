@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be opened or read.
-    #[error("{path}: cannot read")]
+    #[error("{path}: cannot read ({})", read_hint(source))]
     Read {
         /// The file.
         path: PathBuf,
@@ -19,7 +19,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An output could not be written.
-    #[error("{path}: cannot write")]
+    #[error("{path}: cannot write ({})", write_hint(source))]
     Write {
         /// The file or directory.
         path: PathBuf,
@@ -113,6 +113,14 @@ pub enum Error {
         /// The input as given.
         input: PathBuf,
     },
+    /// `--out-dir` names something that is not a folder. See: #16 item 15
+    #[error("{path}: {message}")]
+    OutDir {
+        /// The path given.
+        path: PathBuf,
+        /// What it is and what to do.
+        message: String,
+    },
     /// A directory stands where an output must go. See: #16 item 4
     #[error(
         "{path} is a directory, so no output of this run was published (the previous outputs are unchanged); move it away, or give another --out-dir"
@@ -143,6 +151,31 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// What to do about a file that cannot be read.
+fn read_hint(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "check the path",
+        std::io::ErrorKind::PermissionDenied => "check the file's permissions",
+        std::io::ErrorKind::IsADirectory => "give a file, not a folder",
+        _ => "check that it is a readable file",
+    }
+}
+
+/// What to do about a file or folder that cannot be written.
+fn write_hint(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "check that the folder exists",
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            "check that you may write there"
+        }
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "free some disk space or give another --out-dir"
+        }
+        std::io::ErrorKind::BrokenPipe => "the reader of the output went away",
+        _ => "check the folder and the disk",
+    }
 }
 
 /// Names the holder of an output folder's lock.

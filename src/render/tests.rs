@@ -158,7 +158,7 @@ fn an_error_prints_each_cause_once() {
     };
     assert_eq!(
         error_message(&error, false),
-        "in.csv: cannot read: No such file or directory"
+        "in.csv: cannot read (check the path): No such file or directory"
     );
 }
 

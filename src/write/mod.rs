@@ -446,6 +446,20 @@ pub fn lock_out_dir(dir: &Path, wait: Option<std::time::Duration>) -> Result<Out
 /// Creates the output folder and its missing parents with mode 0700 (not from the umask);
 /// an existing folder is left as it is.
 fn create_out_dir(dir: &Path) -> Result<()> {
+    let not_a_folder = |what: &str| Error::OutDir {
+        path: dir.to_path_buf(),
+        message: format!(
+            "is {what}, not a folder; give --out-dir a folder (it is created if missing)"
+        ),
+    };
+    match (std::fs::symlink_metadata(dir), std::fs::metadata(dir)) {
+        (Ok(_), Ok(meta)) if meta.is_dir() => return Ok(()),
+        (Ok(link), Err(_)) if link.file_type().is_symlink() => {
+            return Err(not_a_folder("a symbolic link to nothing"));
+        }
+        (Ok(_), Ok(_)) => return Err(not_a_folder("a file")),
+        _ => {}
+    }
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -49,3 +49,44 @@ fn escape_sequences_from_a_header_never_reach_the_terminal() {
     assert!(!run.stderr.contains('\u{202e}'), "{:?}", run.stderr);
     assert!(run.stderr.contains("address"), "{}", run.stderr);
 }
+
+#[test]
+fn an_out_dir_that_is_not_a_folder_says_so_and_what_to_do() {
+    // See: #16 item 15
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("in.csv"), "email\na@example.com\n").expect("write");
+    std::fs::write(dir.path().join("a-file"), "x").expect("write");
+    std::os::unix::fs::symlink("/nonexistent/folder", dir.path().join("dangling")).expect("ln");
+    for (out, what) in [
+        ("a-file", "is a file, not a folder"),
+        ("dangling", "is a symbolic link to nothing, not a folder"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_listwash"))
+            .args(["clean", "in.csv", "--no-dns", "--quiet", "--out-dir", out])
+            .current_dir(dir.path())
+            .output()
+            .expect("run listwash");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!("listwash: {out}: {what}; give --out-dir a folder (it is created if missing)")
+        );
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("a-file")).expect("still there"),
+        b"x"
+    );
+}
+
+#[test]
+fn a_missing_file_says_to_check_the_path() {
+    let run = TestRun::new()
+        .args(["clean", "missing.csv", "--out-dir", "out", "--no-dns"])
+        .run();
+    assert_eq!(run.status, 1);
+    assert_eq!(
+        run.stderr.trim_end(),
+        "listwash: missing.csv: cannot read (check the path): No such file or directory (os error 2)"
+    );
+}
