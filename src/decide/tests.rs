@@ -350,3 +350,31 @@ fn the_prehashed_hasher_spreads_address_keys() {
     let and = hashes.iter().fold(u64::MAX, |a, h| a & h);
     assert_eq!((or, and), (u64::MAX, 0));
 }
+
+#[test]
+fn registered_rows_are_counted_and_signup_dates_read_only_with_history() {
+    let mut decider = decider(NotChecked::default());
+    let examiner = decider.examiner();
+    assert!(!examiner.reads_signup_dates());
+    let input = rows(&["a@x.com", "b@x.com", "bad"]);
+    let registered = decider.register(input.iter().map(|r| examiner.examine(r)).collect());
+    assert_eq!((registered.len(), registered.is_empty()), (3, false));
+    let none = decider.register(Vec::new());
+    assert_eq!((none.len(), none.is_empty()), (0, true));
+    let mut log = tempfile::NamedTempFile::new().expect("temp file");
+    std::io::Write::write_all(
+        &mut log,
+        b"email,event,timestamp\na@x.com,open,2026-01-01\n",
+    )
+    .expect("write");
+    let rules = RuleSet::defaults();
+    let history = History::load(&[log.path().to_path_buf()], &rules.engagement).expect("load");
+    let with_history = Decider::new(
+        Arc::new(rules),
+        SuppressionSet::default(),
+        history,
+        NaiveDate::MIN,
+        Box::new(NotChecked::default()),
+    );
+    assert!(with_history.examiner().reads_signup_dates());
+}
