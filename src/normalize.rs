@@ -35,12 +35,6 @@ impl PartialEq for Normalized {
 
 impl Eq for Normalized {}
 
-impl std::hash::Hash for Normalized {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
 impl Normalized {
     /// The whole normalised address.
     pub fn as_str(&self) -> &str {
@@ -131,6 +125,14 @@ mod tests {
         let n = normalize("jeff@臺網中心.tw").unwrap();
         assert_eq!(n.domain(), "xn--fiqq24b10vi0d.tw");
         assert!(normalize("no-at-sign").is_none());
+    }
+
+    #[test]
+    fn equal_only_when_the_normalised_text_is() {
+        let a = normalize("Jane@Example.com").unwrap();
+        assert_eq!(a, normalize(" jane@EXAMPLE.COM").unwrap());
+        assert_ne!(a, normalize("jane@example.org").unwrap());
+        assert_ne!(a, normalize("jan@example.com").unwrap());
     }
 
     #[test]

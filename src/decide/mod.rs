@@ -56,6 +56,17 @@ impl Hasher for PrehashedHasher {
 
 type Prehashed = BuildHasherDefault<PrehashedHasher>;
 
+/// A 128-bit address key as the duplicate table stores it: four words, all 128 bits kept (a
+/// table keyed on fewer bits would take different addresses for duplicates).
+fn key_words(key: u128) -> [u32; 4] {
+    [
+        key as u32,
+        (key >> 32) as u32,
+        (key >> 64) as u32,
+        (key >> 96) as u32,
+    ]
+}
+
 /// The hash of a domain name in the decider's domain table.
 fn domain_hash(name: &str) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(name)
@@ -329,14 +340,7 @@ impl Decider {
             let Ok(normalized) = &row.syntax else {
                 continue;
             };
-            let key = row.key;
-            let words = [
-                key as u32,
-                (key >> 32) as u32,
-                (key >> 64) as u32,
-                (key >> 96) as u32,
-            ];
-            match self.seen.entry(words) {
+            match self.seen.entry(key_words(row.key)) {
                 std::collections::hash_map::Entry::Occupied(first) => {
                     row.duplicate_of = Some(u64::from(*first.get()))
                 }

@@ -378,3 +378,80 @@ fn registered_rows_are_counted_and_signup_dates_read_only_with_history() {
     );
     assert!(with_history.examiner().reads_signup_dates());
 }
+
+#[test]
+fn duplicate_keys_keep_all_128_bits() {
+    let key = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
+    let words = key_words(key);
+    let back = words
+        .iter()
+        .rev()
+        .fold(0u128, |acc, w| (acc << 32) | u128::from(*w));
+    assert_eq!(back, key);
+    // Keys that differ only above the low 32 bits are different addresses.
+    assert_ne!(key_words(1), key_words(1 | (1 << 40)));
+    assert_ne!(key_words(1), key_words(1 | (1 << 100)));
+}
+
+#[test]
+fn unreadable_signup_dates_are_counted() {
+    let mut log = tempfile::NamedTempFile::new().expect("temp file");
+    std::io::Write::write_all(
+        &mut log,
+        b"email,event,timestamp\na@x.com,open,2026-01-01\n",
+    )
+    .expect("write");
+    let rules = RuleSet::defaults();
+    let history = History::load(&[log.path().to_path_buf()], &rules.engagement).expect("load");
+    let mut decider = Decider::new(
+        Arc::new(rules),
+        SuppressionSet::default(),
+        history,
+        NaiveDate::MIN,
+        Box::new(NotChecked::default()),
+    );
+    let signups = ["2024-01-31", "not a date", "", "31/31/2024"];
+    let input: Vec<RowInput<'_>> = signups
+        .iter()
+        .enumerate()
+        .map(|(i, signup)| RowInput {
+            line: i as u64 + 2,
+            email: "a@x.com",
+            signup: Some(signup),
+        })
+        .collect();
+    decider.decide_batch(&input);
+    assert_eq!(decider.stats().unreadable_signup_dates, 2);
+}
+
+/// A source that reports DNS statistics at the end.
+struct Counted;
+
+impl DomainSource for Counted {
+    fn submit(&mut self, _domains: &[&str]) {}
+    fn answers(&mut self, domains: &[&str]) -> Vec<Arc<DomainInfo>> {
+        domains
+            .iter()
+            .map(|_| Arc::new(info(DomainStatus::Ok, false)))
+            .collect()
+    }
+    fn finish(self: Box<Self>) -> Option<DnsStats> {
+        Some(DnsStats {
+            lookups: 7,
+            ..DnsStats::default()
+        })
+    }
+}
+
+#[test]
+fn finishing_returns_the_sources_statistics_once() {
+    let mut decider = decider(Counted);
+    decider.decide_batch(&rows(&["a@x.com"]));
+    assert_eq!(decider.finish_domains().map(|s| s.lookups), Some(7));
+    assert!(decider.finish_domains().is_none());
+    assert!(
+        self::decider(NotChecked::default())
+            .finish_domains()
+            .is_none()
+    );
+}
