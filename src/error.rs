@@ -65,6 +65,19 @@ pub enum Error {
     /// The run was interrupted (Ctrl-C); temporary files were removed.
     #[error("interrupted; no outputs were written")]
     Interrupted,
+    /// polars could not read an engagement event log. `message` is complete on its own (the
+    /// file, which records, what to do); the source is polars' own error, whose text can
+    /// quote the log's content.
+    #[error("engagement log {path}: {message}")]
+    EngagementPolars {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+        /// What polars said.
+        #[source]
+        source: polars::error::PolarsError,
+    },
 }
 
 /// Short for `std::result::Result<T, listwash::Error>`.

@@ -138,7 +138,7 @@ impl Input {
             return Ok(());
         };
         let read = self.raw_bytes.load(std::sync::atomic::Ordering::Relaxed);
-        match watch.changed(read) {
+        match watch.changed(Some(read)) {
             None => Ok(()),
             Some(what) => Err(input_error(
                 &self.path,

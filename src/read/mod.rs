@@ -14,7 +14,7 @@ mod batch;
 mod cut;
 mod header;
 mod input;
-mod source;
+pub(crate) mod source;
 mod split;
 #[cfg(test)]
 mod tests;

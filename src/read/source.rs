@@ -117,9 +117,11 @@ impl Watch {
         })
     }
 
-    /// Once the whole file has been read (`read` bytes of it): `None` when it is unchanged,
-    /// else what happened, for a message.
-    pub(crate) fn changed(&self, read: u64) -> Option<String> {
+    /// Once the whole file has been read (`read` bytes of it, when known: a decompressor may
+    /// leave trailing bytes unread): `None` when it is unchanged, else what happened, for a
+    /// message.
+    pub(crate) fn changed(&self, read: Option<u64>) -> Option<String> {
+        let read = read.unwrap_or(self.len);
         let now = self.file.metadata().ok();
         let (len, modified) = match &now {
             Some(meta) => (meta.len(), meta.modified().ok()),
@@ -143,9 +145,11 @@ impl Watch {
 }
 
 /// Counts the bytes read from the underlying file (compressed size for gzip).
-struct Counting<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
+pub(crate) struct Counting<R> {
+    /// The stream counted.
+    pub(crate) inner: R,
+    /// Bytes read from it so far.
+    pub(crate) count: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counting<R> {
