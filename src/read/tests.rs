@@ -184,3 +184,36 @@ proptest::proptest! {
         );
     }
 }
+
+// See: #16 item 6
+#[test]
+fn a_file_truncated_while_it_is_read_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("contacts.csv");
+    let mut text = String::from("email,name\n");
+    while text.len() < 3 << 20 {
+        text.push_str("someone@example.com,Some One\n");
+    }
+    std::fs::write(&path, &text).expect("write");
+    let source = InputSource::Path(path.clone());
+    let read_all = |input: &mut Input| -> crate::error::Result<()> {
+        let mut batch = Batch::default();
+        while input.read_batch(BATCH_BYTES, &mut batch)? {}
+        Ok(())
+    };
+    // Unchanged: read to the end.
+    let mut input = Input::open(&source, &ReadOptions::default()).expect("open");
+    read_all(&mut input).expect("an unchanged file reads");
+    // Another program truncates the file after it was opened.
+    let mut input = Input::open(&source, &ReadOptions::default()).expect("open");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_len(2 << 20))
+        .expect("truncate");
+    let message = read_all(&mut input).expect_err("truncated").to_string();
+    assert!(
+        message.contains("contacts.csv") && message.contains("truncated while it was read"),
+        "{message}"
+    );
+}

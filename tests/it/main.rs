@@ -5,6 +5,7 @@
 
 mod clean;
 mod cli;
+mod columns;
 mod conformance;
 mod dns;
 mod dns_clean;
