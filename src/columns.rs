@@ -411,14 +411,20 @@ mod tests {
         let data = b"a,\"x\ny\",1\nb,2\nc,\"\"\"q\n\",3\n";
         assert_eq!(first_record_end(data, b',', false), Some(10));
         assert_eq!(last_record_end(data, b',', false), Some(data.len()));
-        assert_eq!(last_record_end(&data[..data.len() - 1], b',', false), Some(14));
+        assert_eq!(
+            last_record_end(&data[..data.len() - 1], b',', false),
+            Some(14)
+        );
         assert_eq!(last_record_end(b"a,\"open\n", b',', false), None);
         assert_eq!(first_record_end(b"a,\"open\n", b',', false), None);
         // CRLF: a record ends after the pair, never between its bytes.
         let data = b"a,\"x\r\ny\"\r\nb,2\r\n";
         assert_eq!(first_record_end(data, b',', false), Some(10));
         assert_eq!(last_record_end(data, b',', false), Some(data.len()));
-        assert_eq!(last_record_end(&data[..data.len() - 1], b',', false), Some(10));
+        assert_eq!(
+            last_record_end(&data[..data.len() - 1], b',', false),
+            Some(10)
+        );
         assert_eq!(first_record_end(b"a,b\r", b',', false), None);
         assert_eq!(first_record_end(b"a,b\r", b',', true), Some(4));
         // CR only (old Mac exports).
@@ -467,7 +473,10 @@ mod tests {
     fn headers_parse_like_the_csv_crate() {
         let (record, used) = header_record(b"\xEF\xBB\xBFemail,\"a,b\"\r\nx,y\r\n", b',').unwrap();
         assert_eq!(record, csv::ByteRecord::from(vec!["email", "a,b"]));
-        assert_eq!(&b"\xEF\xBB\xBFemail,\"a,b\"\r\nx,y\r\n"[used..], b"\nx,y\r\n");
+        assert_eq!(
+            &b"\xEF\xBB\xBFemail,\"a,b\"\r\nx,y\r\n"[used..],
+            b"\nx,y\r\n"
+        );
         assert_eq!(header_record(b"\n\n", b','), None);
         let (record, _) = header_record(b"email", b',').unwrap();
         assert_eq!(record.len(), 1);

@@ -52,19 +52,17 @@ impl Chunk {
     /// The chunk as a lazy frame with a row index: `width` text columns, named by listwash
     /// ([`csv_schema`]), the header line skipped.
     pub(super) fn frame(self, separator: u8, width: usize) -> PolarsResult<LazyFrame> {
-        LazyCsvReader::new_with_sources(ScanSources::Buffers(Arc::from(vec![
-            self.bytes.into(),
-        ])))
-        .with_has_header(true)
-        .with_schema(Some(csv_schema(width)))
-        .with_separator(separator)
-        .with_truncate_ragged_lines(true)
-        .with_encoding(CsvEncoding::LossyUtf8)
-        .with_row_index(Some(RowIndex {
-            name: ROW_INDEX.into(),
-            offset: 0,
-        }))
-        .finish()
+        LazyCsvReader::new_with_sources(ScanSources::Buffers(Arc::from(vec![self.bytes.into()])))
+            .with_has_header(true)
+            .with_schema(Some(csv_schema(width)))
+            .with_separator(separator)
+            .with_truncate_ragged_lines(true)
+            .with_encoding(CsvEncoding::LossyUtf8)
+            .with_row_index(Some(RowIndex {
+                name: ROW_INDEX.into(),
+                offset: 0,
+            }))
+            .finish()
     }
 }
 

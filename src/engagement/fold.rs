@@ -170,7 +170,12 @@ pub(super) struct Fold {
 
 impl Fold {
     /// Folds a parsed batch of chunk `chunk` of file `file`, shard by shard on every core.
-    pub(super) fn absorb(&mut self, parsed: &[Parsed], file: usize, chunk: usize) -> std::io::Result<()> {
+    pub(super) fn absorb(
+        &mut self,
+        parsed: &[Parsed],
+        file: usize,
+        chunk: usize,
+    ) -> std::io::Result<()> {
         let scanner = self.scanner;
         self.profiles
             .shards

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
+use super::fold::ROW_INDEX;
 use crate::columns::{self, HeaderDescription, Known};
 use crate::error::{Error, Result};
 use crate::read::source::{Counting, Watch};
@@ -116,7 +117,7 @@ pub(super) fn polars_error(path: &Path, message: impl Into<String>, source: Pola
 }
 
 /// What to say when polars cannot read a Parquet log.
-const PARQUET_FAILED: &str = "cannot read it as a Parquet event log; check that the file is complete and not damaged (export it again), or give the log as CSV";
+pub(super) const PARQUET_FAILED: &str = "cannot read it as a Parquet event log; check that the file is complete and not damaged (export it again), or give the log as CSV";
 
 fn read_error(path: &Path, e: &io::Error) -> Error {
     engagement_error(
@@ -125,9 +126,10 @@ fn read_error(path: &Path, e: &io::Error) -> Error {
     )
 }
 
-/// A lazy scan of a Parquet file with a row index.
-pub(super) fn scan_parquet(path: &Path, row_index: RowIndex) -> Result<LazyFrame> {
-    let text = path
+/// A lazy scan of a Parquet file (`file`, a copy or the log itself) with a row index;
+/// messages name the log, `path`.
+pub(super) fn scan_parquet(file: &Path, path: &Path, row_index: RowIndex) -> Result<LazyFrame> {
+    let text = file
         .to_str()
         .ok_or_else(|| engagement_error(path, "the path is not valid UTF-8; rename the file"))?;
     let args = ScanArgsParquet {
@@ -140,9 +142,9 @@ pub(super) fn scan_parquet(path: &Path, row_index: RowIndex) -> Result<LazyFrame
 
 /// The polars schema a CSV log is read with: `width` text columns named by [`CELL`].
 pub(super) fn csv_schema(width: usize) -> SchemaRef {
-    Arc::new(Schema::from_iter(
-        (0..width).map(|i| Field::new(format!("{CELL}{i}").into(), DataType::String)),
-    ))
+    Arc::new(Schema::from_iter((0..width).map(|i| {
+        Field::new(format!("{CELL}{i}").into(), DataType::String)
+    })))
 }
 
 /// Reads up to `limit` bytes of `reader`.
@@ -187,7 +189,9 @@ pub(super) fn inspect(path: &Path) -> Result<(LogFile, Source)> {
         Compression::Zstd => Box::new(zstd::Decoder::with_buffer(raw_stream).map_err(|e| {
             engagement_error(
                 path,
-                format!("cannot read it as zstd ({e}); re-compress the file or give it uncompressed"),
+                format!(
+                    "cannot read it as zstd ({e}); re-compress the file or give it uncompressed"
+                ),
             )
         })?),
     };
@@ -272,22 +276,19 @@ fn parquet_file(
 fn parquet_columns(path: &Path, parquet: ParquetFile) -> Result<(LogFile, Source)> {
     let mut frame = scan_parquet(
         &parquet.path,
+        path,
         RowIndex {
-            name: "__listwash_row".into(),
+            name: ROW_INDEX.into(),
             offset: 0,
         },
-    )
-    .map_err(|e| match e {
-        Error::EngagementPolars { source, .. } => polars_error(path, PARQUET_FAILED, source),
-        other => other,
-    })?;
+    )?;
     let schema = frame
         .collect_schema()
         .map_err(|e| polars_error(path, PARQUET_FAILED, e))?;
     let names: Vec<String> = schema
         .iter_names()
         .map(|n| n.to_string())
-        .filter(|n| n != "__listwash_row")
+        .filter(|n| n != ROW_INDEX)
         .collect();
     let log = find_columns(path, &names, |i| names[i].clone())?;
     Ok((log, Source::Parquet(parquet)))

@@ -32,7 +32,9 @@ use rayon::prelude::*;
 
 use super::chunk::{CSV_CHUNK_BYTES, Chunk, csv_chunks};
 use super::fold::{BOUNCE_TYPE, EMAIL, EVENT, Fold, MACHINE, Place, ROW_INDEX, TIME, parse_batch};
-use super::inspect::{Format, LogFile, Source, engagement_error, inspect, polars_error, scan_parquet};
+use super::inspect::{
+    Format, LogFile, PARQUET_FAILED, Source, engagement_error, inspect, polars_error, scan_parquet,
+};
 use super::parse::Event;
 use super::profiles::Profiles;
 use super::{EngagementRules, LogStats, UnparsedRow};
@@ -195,15 +197,19 @@ fn run_csv(
             let done = worker.join().unwrap_or_else(|_| {
                 Err(engagement_error(
                     &file.path,
-                    "internal error: a reader thread panicked",
+                    "internal error: a reader thread panicked (please report this)",
                 ))
             });
             outcome = outcome.and(done);
         }
         outcome
     })?;
-    rows.into_inner()
-        .map_err(|_| engagement_error(&file.path, "internal error: a reader thread panicked"))
+    rows.into_inner().map_err(|_| {
+        engagement_error(
+            &file.path,
+            "internal error: a reader thread panicked (please report this)",
+        )
+    })
 }
 
 /// Reads the logs: profiles by key, and the counts for the report.
@@ -241,16 +247,13 @@ fn load_with(
                 &fold,
             )?,
             (Format::Parquet, Source::Parquet(parquet)) => {
-                let failed = || {
-                    "cannot read it as a Parquet event log; check that the file is complete and not damaged (export it again), or give the log as CSV".to_string()
-                };
                 let row_index = RowIndex {
                     name: ROW_INDEX.into(),
                     offset: 0,
                 };
-                let frame = scan_parquet(&parquet.path, row_index)?;
+                let frame = scan_parquet(&parquet.path, &file.path, row_index)?;
                 let rows = run_frame(frame, file, (index, 0), &fold)
-                    .map_err(|e| e.into_error(&file.path, failed))?;
+                    .map_err(|e| e.into_error(&file.path, || PARQUET_FAILED.to_string()))?;
                 // See: #16 item 6
                 if let Some(what) = parquet.watch.as_ref().and_then(|w| w.changed(None)) {
                     return Err(engagement_error(
@@ -270,7 +273,12 @@ fn load_with(
             }
         });
     }
-    let internal = || engagement_error(&files[0].path, "internal error: a batch failed");
+    let internal = || {
+        engagement_error(
+            &files[0].path,
+            "internal error: a batch failed (please report this)",
+        )
+    };
     let fold = Arc::try_unwrap(fold)
         .ok()
         .and_then(|m| m.into_inner().ok())
@@ -303,7 +311,9 @@ fn load_with(
             .map_err(|e| {
                 engagement_error(
                     &files[0].path,
-                    format!("cannot read back a temporary file: {e}"),
+                    format!(
+                        "cannot read back a temporary file ({e}); check TMPDIR (free space, not cleaned during the run) and run again"
+                    ),
                 )
             })?;
     }
@@ -386,14 +396,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        load_with(&[path], &EngagementRules::default(), chunk_bytes)
-            .map(|(profiles, mut stats)| {
-                stats.files.clear();
-                for row in &mut stats.first_unparsed {
-                    row.file = PathBuf::new();
-                }
-                (profiles, stats)
-            })
+        load_with(&[path], &EngagementRules::default(), chunk_bytes).map(|(profiles, mut stats)| {
+            stats.files.clear();
+            for row in &mut stats.first_unparsed {
+                row.file = PathBuf::new();
+            }
+            (profiles, stats)
+        })
     }
 
     #[test]

@@ -108,7 +108,6 @@ impl Shape {
         self.width
             .saturating_mul(self.max_field_bytes.saturating_mul(2).saturating_add(3))
     }
-
 }
 
 /// A record that could not be read as a row.
@@ -121,7 +120,6 @@ pub struct Rejected {
     /// The record's text as read (lossy UTF-8, NUL shown as U+FFFD, cut at 64 KiB).
     pub raw: String,
 }
-
 
 fn input_error(path: &Path, message: &str) -> Error {
     Error::Input {

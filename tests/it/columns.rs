@@ -161,7 +161,9 @@ fn control_characters_in_column_names_are_escaped() {
     let contacts = TestRun::new().file("in.csv", hostile).clean(&[]);
     assert_eq!(contacts.status, 1, "{}", contacts.stderr);
     assert!(
-        contacts.stderr.contains("name\\u{1b}[2J, note\\u{7}\\u{202e}"),
+        contacts
+            .stderr
+            .contains("name\\u{1b}[2J, note\\u{7}\\u{202e}"),
         "{}",
         contacts.stderr
     );
