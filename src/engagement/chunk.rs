@@ -13,7 +13,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::fold::ROW_INDEX;
-use super::inspect::{CsvStream, csv_schema, engagement_error};
+use super::inspect::{CsvStream, csv_schema, engagement_error, read_error};
 use crate::columns::{self, QuoteTracker};
 use crate::error::Result;
 
@@ -96,12 +96,7 @@ pub(super) fn csv_chunks(
 ) -> Result<()> {
     let mut at_end = false;
     let mut read_more = |data: &mut Vec<u8>, want: usize, at_end: &mut bool| -> Result<()> {
-        *at_end = fill(&mut stream.reader, data, want).map_err(|e| {
-            engagement_error(
-                path,
-                format!("cannot read: {e}; check the path given to --engagement"),
-            )
-        })?;
+        *at_end = fill(&mut stream.reader, data, want).map_err(|e| read_error(path, &e))?;
         if *at_end && let Some(what) = stream.changed() {
             return Err(engagement_error(
                 path,

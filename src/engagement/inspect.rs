@@ -119,10 +119,13 @@ pub(super) fn polars_error(path: &Path, message: impl Into<String>, source: Pola
 /// What to say when polars cannot read a Parquet log.
 pub(super) const PARQUET_FAILED: &str = "cannot read it as a Parquet event log; check that the file is complete and not damaged (export it again), or give the log as CSV";
 
-fn read_error(path: &Path, e: &io::Error) -> Error {
+/// The log cannot be read (opened, or read on: a damaged compressed log fails midway).
+pub(super) fn read_error(path: &Path, e: &io::Error) -> Error {
     engagement_error(
         path,
-        format!("cannot read: {e}; check the path given to --engagement"),
+        format!(
+            "cannot read: {e}; check the path given to --engagement, and that the file is complete (export or compress it again if it is damaged)"
+        ),
     )
 }
 

@@ -33,7 +33,7 @@ struct Record {
 }
 
 /// A run of whole records: the text as read (decoded to UTF-8), cut from the input by
-/// [`Input::read_chunk`], and once [`Batch::parse`]d, its rows and rejected records.
+/// [`Input::read_chunk`](super::Input::read_chunk), and once [`Batch::parse`]d, its rows and rejected records.
 ///
 /// Reading only finds where records end (a quote-aware `memchr` scan); parsing, the costly
 /// part, runs on any thread, so batches are parsed in parallel. A batch owns all its buffers

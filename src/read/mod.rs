@@ -5,10 +5,11 @@
 //! [`Batch::parse`] (any thread) splits it into rows, each with its line number, or
 //! [`Rejected`] records. Never judges addresses.
 //!
-//! One job per file: [`source`](self) opens the byte stream (gzip, encoding, file watch),
-//! `header` finds the columns, `cut` cuts the text into batches, `batch` parses a batch into
-//! rows and rejected records, `split` splits one record into fields. Column names, delimiter
-//! sniffing and record boundaries come from [`crate::columns`].
+//! One job per file: `source` opens the byte stream (gzip, encoding, file watch), `input`
+//! holds what was found, `header` finds the columns, `cut` cuts the text into batches, `batch`
+//! parses a batch into rows and rejected records, `split` splits one record into fields.
+//! Column names, delimiter sniffing and record boundaries come from the crate's `columns`
+//! module, shared with the other readers.
 
 mod batch;
 mod cut;
