@@ -151,6 +151,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// polars could not read an engagement event log. `message` is complete on its own (the
+    /// file, which records, what to do); the source is polars' own error, whose text can
+    /// quote the log's content.
+    #[error("engagement log {path}: {message}")]
+    EngagementPolars {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+        /// What polars said: it may quote the log, so it is shown only with `--show-values`.
+        #[source]
+        source: MayQuoteData,
+    },
 }
 
 /// What to do about a file that cannot be read.

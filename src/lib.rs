@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod check;
+mod columns;
 pub mod config;
 pub mod decide;
 pub mod engagement;

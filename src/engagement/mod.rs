@@ -7,6 +7,10 @@
 //! This is the only module that knows about polars; it never touches the network, and the
 //! details it writes never contain an address.
 
+mod cast;
+mod chunk;
+mod fold;
+mod inspect;
 mod parse;
 mod profiles;
 mod read;
@@ -120,8 +124,35 @@ pub struct UnparsedRow {
     /// The line in a CSV file (the header is line 1; a record with quoted line breaks counts
     /// as one), or the 1-based row in a Parquet file.
     pub line: u64,
-    /// `empty_email`, `not_an_address`, `unknown_event` or `bad_timestamp`.
-    pub problem: &'static str,
+    /// What is wrong with it.
+    pub problem: Problem,
+}
+
+/// Why an event row could not be understood. Serialises as its snake_case name
+/// (`empty_email`, …), as [`Problem::as_str`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// No address in the email column.
+    EmptyEmail,
+    /// Something without an `@`, or a domain that cannot be converted to ASCII.
+    NotAnAddress,
+    /// An event name listwash does not know (or a bounce type it does not know).
+    UnknownEvent,
+    /// A timestamp that is neither ISO-8601 nor a Unix time.
+    BadTimestamp,
+}
+
+impl Problem {
+    /// The problem's name in `report.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::EmptyEmail => "empty_email",
+            Problem::NotAnAddress => "not_an_address",
+            Problem::UnknownEvent => "unknown_event",
+            Problem::BadTimestamp => "bad_timestamp",
+        }
+    }
 }
 
 /// Rows that could not be understood, by problem.
@@ -135,6 +166,31 @@ pub struct UnparsedCounts {
     pub unknown_event: u64,
     /// A timestamp that is neither ISO-8601 nor a Unix time.
     pub bad_timestamp: u64,
+}
+
+impl UnparsedCounts {
+    /// The count of one problem.
+    pub(crate) fn of(&mut self, problem: Problem) -> &mut u64 {
+        match problem {
+            Problem::EmptyEmail => &mut self.empty_email,
+            Problem::NotAnAddress => &mut self.not_an_address,
+            Problem::UnknownEvent => &mut self.unknown_event,
+            Problem::BadTimestamp => &mut self.bad_timestamp,
+        }
+    }
+
+    /// Adds another count's problems.
+    pub(crate) fn add(&mut self, other: &UnparsedCounts) {
+        self.empty_email += other.empty_email;
+        self.not_an_address += other.not_an_address;
+        self.unknown_event += other.unknown_event;
+        self.bad_timestamp += other.bad_timestamp;
+    }
+
+    /// All problems together.
+    pub(crate) fn total(&self) -> u64 {
+        self.empty_email + self.not_an_address + self.unknown_event + self.bad_timestamp
+    }
 }
 
 /// Counts about the event logs, for `report.json` (under `engagement`).
@@ -234,41 +290,6 @@ pub fn parse_date(value: &str) -> Option<NaiveDate> {
     parse::timestamp(value).and_then(day_of)
 }
 
-/// Contact-file column names that hold a signup date, most specific first (compared
-/// case-insensitively, ignoring `_`, `-` and spaces).
-pub const SIGNUP_COLUMNS: &[&str] = &[
-    "optin_time",
-    "confirm_time",
-    "signup_date",
-    "signup_time",
-    "signed_up_at",
-    "subscribed_at",
-    "subscription_date",
-    "subscribe_date",
-    "optin_date",
-    "opt_in_date",
-    "date_added",
-    "created_at",
-    "created",
-    "timestamp_opt",
-];
-
-/// The index of the contacts header's signup column, if one is recognised
-/// ([`SIGNUP_COLUMNS`], in that order of preference).
-pub fn find_signup_column<S: AsRef<str>>(headers: &[S]) -> Option<usize> {
-    let fold = |name: &str| -> String {
-        name.chars()
-            .filter(|c| !matches!(c, '_' | '-' | ' '))
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let folded: Vec<String> = headers.iter().map(|h| fold(h.as_ref())).collect();
-    SIGNUP_COLUMNS.iter().find_map(|wanted| {
-        let wanted = fold(wanted);
-        folded.iter().position(|h| *h == wanted)
-    })
-}
-
 /// The buckets of [`Histogram`], in order.
 pub const HISTOGRAM_BUCKETS: [&str; 7] = [
     "never", "0-30", "31-90", "91-180", "181-365", "366-730", ">730",
@@ -357,6 +378,21 @@ mod tests {
     }
 
     #[test]
+    fn problems_serialise_as_their_names() {
+        for problem in [
+            Problem::EmptyEmail,
+            Problem::NotAnAddress,
+            Problem::UnknownEvent,
+            Problem::BadTimestamp,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&problem).unwrap(),
+                format!("\"{}\"", problem.as_str())
+            );
+        }
+    }
+
+    #[test]
     fn parses_signup_dates() {
         let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
         assert_eq!(parse_date("2024-01-10"), d("2024-01-10"));
@@ -365,15 +401,5 @@ mod tests {
         assert_eq!(parse_date("1704844800"), d("2024-01-10"));
         assert_eq!(parse_date("1704844800000"), d("2024-01-10"));
         assert_eq!(parse_date("soon"), None);
-    }
-
-    #[test]
-    fn finds_signup_columns() {
-        assert_eq!(
-            find_signup_column(&["Email Address", "OPTIN_TIME", "CONFIRM_TIME"]),
-            Some(1)
-        );
-        assert_eq!(find_signup_column(&["email", "Created At"]), Some(1));
-        assert_eq!(find_signup_column(&["email", "name"]), None);
     }
 }

@@ -395,7 +395,7 @@ fn partly_garbage_log_is_counted_not_skipped() {
     let lines: Vec<(u64, &str)> = stats
         .first_unparsed
         .iter()
-        .map(|r| (r.line, r.problem))
+        .map(|r| (r.line, r.problem.as_str()))
         .collect();
     assert_eq!(
         lines,

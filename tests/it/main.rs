@@ -5,6 +5,7 @@
 
 mod clean;
 mod cli;
+mod columns;
 mod conformance;
 mod dns;
 mod dns_clean;
@@ -13,5 +14,6 @@ mod hardening;
 mod interrupt;
 mod messages;
 mod outputs;
+mod privacy;
 mod props;
 mod support;
