@@ -212,12 +212,11 @@ fn load_outcomes(path: &Path) -> Result<HashMap<u128, Outcome>> {
         .headers()
         .map_err(csv_error("cannot read the outcomes file's header".into()))?
         .clone();
-    let position = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let (Some(email), Some(outcome)) = (position("email"), position("outcome")) else {
+    let names: Vec<&str> = header.iter().collect();
+    let (Some(email), Some(outcome)) = (
+        crate::columns::find_known(&names, &crate::columns::EMAIL),
+        crate::columns::find_named(&names, "outcome"),
+    ) else {
         return Err(fail("needs `email` and `outcome` columns (outcome: engaged, delivered, bounced, complained or trap)".into()));
     };
     let mut known = HashMap::new();

@@ -182,7 +182,7 @@ pub(crate) fn header_record(text: &[u8], delimiter: u8) -> Option<(csv::ByteReco
 pub(crate) fn escape(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        let bidi = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         if c.is_control() || bidi || c == '\u{feff}' {
             out.extend(c.escape_unicode());
         } else {

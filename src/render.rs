@@ -159,22 +159,7 @@ fn one_line(text: &str) -> String {
 /// `text` with control characters and invisible direction overrides escaped (`\u{1b}`), so
 /// that nothing read from a file can move the cursor or recolour a terminal.
 pub fn escape_controls(text: &str) -> String {
-    let risky = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-    };
-    if !text.contains(risky) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if risky(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::columns::escape(text)
 }
 
 #[cfg(test)]
