@@ -114,3 +114,20 @@ impl Finding {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_display_as_codes() {
+        for reason in Reason::ALL {
+            assert_eq!(Reason::from_code(reason.code()), Some(*reason));
+            assert_eq!(reason.to_string(), reason.code());
+        }
+        assert_eq!(Reason::from_code("no_such_reason"), None);
+        assert_eq!(Reason::ALL[0], Reason::InvalidSyntax);
+        assert_eq!(Reason::DnsUnknown.default_action(), Action::Review);
+        assert_eq!(Reason::Duplicate.default_action(), Action::Suppress);
+    }
+}
