@@ -58,3 +58,28 @@ pub struct CleanConfig {
     /// Set by a Ctrl-C handler; the run stops at the next batch and removes its temporary files.
     pub cancel: Arc<AtomicBool>,
 }
+
+#[cfg(test)]
+impl CleanConfig {
+    /// A `--no-dns` run of `input` into `out_dir` with the default rules, for tests.
+    pub(crate) fn for_test(input: &std::path::Path, out_dir: &std::path::Path) -> CleanConfig {
+        CleanConfig {
+            input: InputSource::Path(input.to_path_buf()),
+            out_dir: out_dir.to_path_buf(),
+            read: ReadOptions::default(),
+            decide: DecideConfig {
+                rules: Arc::new(RuleSet::defaults()),
+                rules_source: RulesSource::Defaults,
+                suppress: Vec::new(),
+                engagement: Vec::new(),
+                as_of: NaiveDate::MIN,
+                dns: None,
+            },
+            jobs: Some(2),
+            batch_bytes: crate::read::BATCH_BYTES,
+            cells: CellPolicy::Unchanged,
+            file_mode: 0o600,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}

@@ -351,6 +351,17 @@ fn the_prehashed_hasher_spreads_address_keys() {
     assert_eq!((or, and), (u64::MAX, 0));
 }
 
+/// The history of a log with one event (an open by a@x.com).
+fn history_of_one_open(rules: &RuleSet) -> History {
+    let mut log = tempfile::NamedTempFile::new().expect("temp file");
+    std::io::Write::write_all(
+        &mut log,
+        b"email,event,timestamp\na@x.com,open,2026-01-01\n",
+    )
+    .expect("write");
+    History::load(&[log.path().to_path_buf()], &rules.engagement).expect("load")
+}
+
 #[test]
 fn registered_rows_are_counted_and_signup_dates_read_only_with_history() {
     let mut decider = decider(NotChecked::default());
@@ -361,14 +372,8 @@ fn registered_rows_are_counted_and_signup_dates_read_only_with_history() {
     assert_eq!((registered.len(), registered.is_empty()), (3, false));
     let none = decider.register(Vec::new());
     assert_eq!((none.len(), none.is_empty()), (0, true));
-    let mut log = tempfile::NamedTempFile::new().expect("temp file");
-    std::io::Write::write_all(
-        &mut log,
-        b"email,event,timestamp\na@x.com,open,2026-01-01\n",
-    )
-    .expect("write");
     let rules = RuleSet::defaults();
-    let history = History::load(&[log.path().to_path_buf()], &rules.engagement).expect("load");
+    let history = history_of_one_open(&rules);
     let with_history = Decider::new(
         Arc::new(rules),
         SuppressionSet::default(),
@@ -395,14 +400,8 @@ fn duplicate_keys_keep_all_128_bits() {
 
 #[test]
 fn unreadable_signup_dates_are_counted() {
-    let mut log = tempfile::NamedTempFile::new().expect("temp file");
-    std::io::Write::write_all(
-        &mut log,
-        b"email,event,timestamp\na@x.com,open,2026-01-01\n",
-    )
-    .expect("write");
     let rules = RuleSet::defaults();
-    let history = History::load(&[log.path().to_path_buf()], &rules.engagement).expect("load");
+    let history = history_of_one_open(&rules);
     let mut decider = Decider::new(
         Arc::new(rules),
         SuppressionSet::default(),

@@ -3,12 +3,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use super::*;
-use crate::config::DecideConfig;
 use crate::progress::Silent;
-use crate::read::{BATCH_BYTES, InputSource, ReadOptions};
+use crate::read::BATCH_BYTES;
 use crate::rules::RuleSet;
 
 /// Rows with an `id` column, every kind of record: duplicates, invalid addresses, quoted
@@ -37,22 +35,9 @@ fn run(input: &Path, out: &Path, jobs: usize, batch_bytes: usize) -> Report {
 
 fn config(input: &Path, out: &Path, jobs: usize, batch_bytes: usize) -> CleanConfig {
     CleanConfig {
-        input: InputSource::Path(input.to_path_buf()),
-        out_dir: out.to_path_buf(),
-        read: ReadOptions::default(),
-        decide: DecideConfig {
-            rules: Arc::new(RuleSet::defaults()),
-            rules_source: RulesSource::Defaults,
-            suppress: Vec::new(),
-            engagement: Vec::new(),
-            as_of: chrono::NaiveDate::MIN,
-            dns: None,
-        },
         jobs: Some(jobs),
         batch_bytes,
-        cells: CellPolicy::Unchanged,
-        file_mode: 0o600,
-        cancel: Arc::new(AtomicBool::new(false)),
+        ..CleanConfig::for_test(input, out)
     }
 }
 

@@ -3,17 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use super::*;
 use crate::bench::Outcome;
-use crate::config::{CleanConfig, DecideConfig, RulesSource};
+use crate::config::CleanConfig;
 use crate::error::Error;
 use crate::progress::Silent;
-use crate::read::{InputSource, ReadOptions};
 use crate::reason::Action;
-use crate::rules::RuleSet;
-use crate::write::CellPolicy;
 
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,24 +20,10 @@ fn sample(name: &str) -> PathBuf {
 #[test]
 fn summary_of_the_sample_data_run() {
     let out = tempfile::tempdir().expect("tempdir");
-    let config = CleanConfig {
-        input: InputSource::Path(sample("contacts.csv")),
-        out_dir: out.path().join("out"),
-        read: ReadOptions::default(),
-        decide: DecideConfig {
-            rules: Arc::new(RuleSet::defaults()),
-            rules_source: RulesSource::Defaults,
-            suppress: vec![sample("suppress.txt"), sample("suppress_sha256.csv")],
-            engagement: vec![sample("events.csv")],
-            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date"),
-            dns: None,
-        },
-        jobs: Some(2),
-        batch_bytes: crate::read::BATCH_BYTES,
-        cells: CellPolicy::Unchanged,
-        file_mode: 0o600,
-        cancel: Arc::new(AtomicBool::new(false)),
-    };
+    let mut config = CleanConfig::for_test(&sample("contacts.csv"), &out.path().join("out"));
+    config.decide.suppress = vec![sample("suppress.txt"), sample("suppress_sha256.csv")];
+    config.decide.engagement = vec![sample("events.csv")];
+    config.decide.as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
     let mut report =
         crate::pipeline::clean(&config, &Silent, Arc::new(|_: &str| {})).expect("sample run");
     report.elapsed_ms = 1234;
@@ -53,24 +35,7 @@ fn summary_says_when_the_resolver_was_not_trusted() {
     let out = tempfile::tempdir().expect("tempdir");
     let input = out.path().join("in.csv");
     std::fs::write(&input, "email\na@example.com\n").expect("write");
-    let config = CleanConfig {
-        input: InputSource::Path(input),
-        out_dir: out.path().join("out"),
-        read: ReadOptions::default(),
-        decide: DecideConfig {
-            rules: Arc::new(RuleSet::defaults()),
-            rules_source: RulesSource::Defaults,
-            suppress: Vec::new(),
-            engagement: Vec::new(),
-            as_of: chrono::NaiveDate::MIN,
-            dns: None,
-        },
-        jobs: Some(1),
-        batch_bytes: crate::read::BATCH_BYTES,
-        cells: CellPolicy::Unchanged,
-        file_mode: 0o600,
-        cancel: Arc::new(AtomicBool::new(false)),
-    };
+    let config = CleanConfig::for_test(&input, &out.path().join("out"));
     let mut report = crate::pipeline::clean(&config, &Silent, Arc::new(|_: &str| {})).expect("run");
     assert!(summary(&report, Path::new("o")).contains("DNS: not checked (--no-dns)"));
     report.domains.checked = true;

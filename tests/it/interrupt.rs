@@ -65,6 +65,30 @@ fn signal_and_wait(mut child: Child, signal: &str) -> (Duration, Option<i32>, St
     )
 }
 
+/// `clean -` into `out`, reading a pipe the test holds open: the child and its stdin.
+fn clean_from_a_pipe(out: &Path) -> (Child, std::process::ChildStdin) {
+    let mut child = listwash()
+        .args(["clean", "-", "--no-dns", "--quiet", "--out-dir"])
+        .arg(out)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start listwash");
+    let stdin = child.stdin.take().expect("stdin");
+    (child, stdin)
+}
+
+/// An interrupted run: exit 130 in under a second, said on stderr, the folder as before.
+fn assert_interrupted(
+    (took, code, stderr): (Duration, Option<i32>, String),
+    out: &Path,
+    before: &[(String, Vec<u8>)],
+) {
+    assert_eq!(code, Some(130), "stderr: {stderr}");
+    assert!(took < Duration::from_secs(1), "took {took:?} to exit");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(contents(out), before, "the output folder changed");
+}
+
 fn listwash() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_listwash"));
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -102,11 +126,7 @@ fn sigint_during_a_dns_wait_exits_130_at_once_and_keeps_the_previous_outputs() {
         .expect("timeout");
     let mut buf = [0u8; 512];
     silent.recv(&mut buf).expect("a DNS query arrives");
-    let (took, code, stderr) = signal_and_wait(child, "-INT");
-    assert_eq!(code, Some(130), "stderr: {stderr}");
-    assert!(took < Duration::from_secs(1), "took {took:?} to exit");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert_eq!(contents(&out), before, "the output folder changed");
+    assert_interrupted(signal_and_wait(child, "-INT"), &out, &before);
 }
 
 #[test]
@@ -114,25 +134,16 @@ fn sigterm_with_a_stalled_stdin_exits_130_at_once_and_keeps_the_previous_outputs
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let before = previous_outputs(&out);
-    let mut child = listwash()
-        .args(["clean", "-", "--no-dns", "--quiet", "--out-dir"])
-        .arg(&out)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("start listwash");
-    let mut stdin = child.stdin.take().expect("stdin");
+    let (child, mut stdin) = clean_from_a_pipe(&out);
     stdin
         .write_all(b"email,name\na@example.com,A\nb@example.com,B\n")
         .expect("write rows");
     stdin.flush().expect("flush");
     // The run is now blocked reading a pipe that stays open and silent.
     std::thread::sleep(Duration::from_millis(800));
-    let (took, code, stderr) = signal_and_wait(child, "-TERM");
+    let exit = signal_and_wait(child, "-TERM");
     drop(stdin);
-    assert_eq!(code, Some(130), "stderr: {stderr}");
-    assert!(took < Duration::from_secs(1), "took {took:?} to exit");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert_eq!(contents(&out), before, "the output folder changed");
+    assert_interrupted(exit, &out, &before);
 }
 
 #[test]
@@ -141,22 +152,13 @@ fn sigint_before_the_header_arrives_still_exits_130_and_leaves_no_lock_behind() 
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let before = previous_outputs(&out);
-    let mut child = listwash()
-        .args(["clean", "-", "--no-dns", "--quiet", "--out-dir"])
-        .arg(&out)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("start listwash");
-    let stdin = child.stdin.take().expect("stdin");
+    let (child, stdin) = clean_from_a_pipe(&out);
     std::thread::sleep(Duration::from_millis(500));
     assert!(
         out.join(".listwash.lock").exists(),
         "the run should hold the folder's lock while it waits"
     );
-    let (took, code, stderr) = signal_and_wait(child, "-INT");
+    let exit = signal_and_wait(child, "-INT");
     drop(stdin);
-    assert_eq!(code, Some(130), "stderr: {stderr}");
-    assert!(took < Duration::from_secs(1), "took {took:?} to exit");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert_eq!(contents(&out), before, "the output folder changed");
+    assert_interrupted(exit, &out, &before);
 }
