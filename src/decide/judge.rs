@@ -134,10 +134,11 @@ impl Judge {
             findings.extend(evaluation.findings);
         }
         if let Some(target) = typo {
-            let evidence = match info.status {
-                DomainStatus::Unchecked => "DNS not checked".to_string(),
-                _ if info.parked => "domain is parked".to_string(),
-                _ => info.detail.clone(),
+            // Without DNS the detail is "DNS not checked".
+            let evidence = if info.parked {
+                "domain is parked"
+            } else {
+                &info.detail
             };
             findings.push(Finding::new(
                 Reason::TypoDomain,

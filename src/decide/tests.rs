@@ -454,3 +454,22 @@ fn finishing_returns_the_sources_statistics_once() {
             .is_none()
     );
 }
+
+#[test]
+fn a_typo_with_no_dns_answer_names_the_dns_evidence() {
+    let table = DomainTable::new().with("gmaill.com", info(DomainStatus::Unknown, false));
+    let decision = one(table, "x@gmaill.com");
+    assert_eq!(decision.reason, Some(Reason::TypoDomain));
+    assert_eq!(
+        decision.detail,
+        "did you mean gmail.com? (gmaill.com: unknown evidence) (also: dns_unknown)"
+    );
+}
+
+#[test]
+fn only_dns_is_slow_and_only_dns_has_statistics() {
+    assert!(!NotChecked::default().is_slow());
+    assert!(!DomainTable::new().is_slow());
+    assert!(Box::new(DomainTable::new()).finish().is_none());
+    assert!(Box::new(NotChecked::default()).finish().is_none());
+}

@@ -307,4 +307,27 @@ mod tests {
         );
         assert!(evaluate(None, &context, &rules).findings.is_empty());
     }
+
+    #[test]
+    fn an_open_at_the_very_second_of_the_bounce_is_not_engagement_since() {
+        let rules = EngagementRules::default();
+        let bounce = t("2024-03-02T08:00:00Z");
+        let profile = Profile {
+            sends: 3,
+            hard_bounces: 1,
+            last_hard_bounce: Some(bounce),
+            first_hard_bounce: Some(bounce),
+            last_human_open: Some(bounce),
+            first_event: Some(t("2024-01-01")),
+            ..Profile::default()
+        };
+        let context = ctx("2024-06-01");
+        let same = evaluate(Some(&profile), &context, &rules);
+        assert_eq!(reasons(&same), vec![Reason::HardBounced]);
+        let later = Profile {
+            last_human_open: Some(bounce + 1),
+            ..profile
+        };
+        assert!(!reasons(&evaluate(Some(&later), &context, &rules)).contains(&Reason::HardBounced));
+    }
 }
