@@ -10,5 +10,6 @@ mod dns;
 mod dns_clean;
 mod engagement;
 mod hardening;
+mod hostile_io;
 mod props;
 mod support;
