@@ -173,13 +173,17 @@ fn parse_mode(value: &str) -> Result<u32, String> {
              use a mode from 400 to 644 with owner read, such as 600 (the default) or 644"
         ));
     }
-    if mode & !0o644 != 0 {
-        return Err(format!(
-            "mode {mode:03o} makes the outputs writable by group or others, or executable; \
-             use a mode from 400 to 644 with owner read, such as 600 (the default) or 644"
-        ));
-    }
-    Ok(mode)
+    let problem = if mode & 0o022 != 0 {
+        "writable by group or others"
+    } else if mode & 0o111 != 0 {
+        "executable"
+    } else {
+        return Ok(mode);
+    };
+    Err(format!(
+        "mode {mode:03o} makes the outputs {problem}; \
+         use a mode from 400 to 644 with owner read, such as 600 (the default) or 644"
+    ))
 }
 
 /// The smallest `--max-field-bytes`: any address (at most 254 bytes) and ordinary cells fit.
