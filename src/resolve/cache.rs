@@ -286,8 +286,11 @@ impl Cache {
         let deadline = Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(5);
         loop {
-            let file = inspect(&self.path)?;
+            let (file, content) = inspect(&self.path)?;
             if mode == Mode::Rebuild {
+                if content != Content::Redb {
+                    return Err(not_redb());
+                }
                 // Verified just now, through this handle, to start with redb's header.
                 file.set_len(0)
                     .map_err(|e| OpenError::Broken(format!("cannot empty it: {e}")))?;
@@ -310,6 +313,7 @@ impl Cache {
                     pause = (pause * 2).min(Duration::from_millis(100));
                 }
                 Some(Err(DatabaseError::DatabaseAlreadyOpen)) => return Err(OpenError::Busy),
+                Some(Err(_)) if content == Content::Unstamped => return Err(not_redb()),
                 Some(Err(e)) => return Err(OpenError::Broken(e.to_string())),
                 None => {
                     return Err(OpenError::Broken(
@@ -321,10 +325,24 @@ impl Cache {
     }
 }
 
+/// What [`inspect`] found at the cache path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Content {
+    /// Empty (new): redb initialises it.
+    Empty,
+    /// Starts with redb's header.
+    Redb,
+    /// Starts with zero bytes where the header goes: redb writes its header last when it
+    /// initialises a file, so another run may be doing so right now. redb itself refuses such
+    /// a file unless that run holds its lock (then it is busy); a refusal makes it foreign.
+    Unstamped,
+}
+
 /// Opens the file at `path` for redb, if and only if it is (or may become) a listwash cache:
 /// a new file (created here), an empty regular file, or a regular file starting with redb's
-/// header. Devices, FIFOs and directories are recognised from their metadata and never opened.
-fn inspect(path: &Path) -> Result<File, OpenError> {
+/// header (or with zeros in its place, see [`Content::Unstamped`]). Devices, FIFOs and
+/// directories are recognised from their metadata and never opened.
+fn inspect(path: &Path) -> Result<(File, Content), OpenError> {
     let cannot_open = |e: std::io::Error| OpenError::Broken(format!("cannot open it: {e}"));
     let file = match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() => return Err(OpenError::Foreign(describe(&meta))),
@@ -340,7 +358,7 @@ fn inspect(path: &Path) -> Result<File, OpenError> {
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             match options.open(path) {
-                Ok(file) => return Ok(file),
+                Ok(file) => return Ok((file, Content::Empty)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     // Another run created it just now, or a dangling symbolic link.
                     match std::fs::metadata(path) {
@@ -366,7 +384,7 @@ fn inspect(path: &Path) -> Result<File, OpenError> {
         return Err(OpenError::Foreign(describe(&meta)));
     }
     if meta.len() == 0 {
-        return Ok(file);
+        return Ok((file, Content::Empty));
     }
     let mut start = [0u8; REDB_MAGIC.len()];
     let mut read = 0;
@@ -378,12 +396,16 @@ fn inspect(path: &Path) -> Result<File, OpenError> {
             Err(e) => return Err(cannot_open(e)),
         }
     }
-    if read < start.len() || start != REDB_MAGIC {
-        return Err(OpenError::Foreign(
-            "its content does not start with a redb database header".into(),
-        ));
+    match start {
+        _ if read < start.len() => Err(not_redb()),
+        REDB_MAGIC => Ok((file, Content::Redb)),
+        [0, 0, 0, 0, 0, 0, 0, 0, 0] => Ok((file, Content::Unstamped)),
+        _ => Err(not_redb()),
     }
-    Ok(file)
+}
+
+fn not_redb() -> OpenError {
+    OpenError::Foreign("its content does not start with a redb database header".into())
 }
 
 /// What a file that is not a regular file is, for the warning.
