@@ -375,7 +375,8 @@ pub struct DomainChecker {
 
 impl DomainChecker {
     /// Builds the resolver and opens the cache (checking it, and rebuilding it with a warning
-    /// if it is corrupt). Sends nothing: the canaries are checked just before the first
+    /// if it is a corrupt listwash cache; a file that is not a listwash cache is left alone
+    /// and the run goes on without a cache, with one warning). Sends nothing: the canaries are checked just before the first
     /// domain that the cache cannot answer.
     ///
     /// # Errors
