@@ -262,8 +262,7 @@ impl SuppressionSet {
         }
         let mut digest = [0u8; 32];
         let length = value.len() / 2;
-        if !matches!(length, 16 | 20 | 32)
-            || value.len() % 2 != 0
+        if !matches!(value.len(), 32 | 40 | 64)
             || hex::decode_to_slice(value, &mut digest[..length]).is_err()
         {
             return false;

@@ -522,7 +522,10 @@ mod tests {
         cache.put_many(&entries(10), &warner);
         let seen = seen.lock().unwrap();
         assert!(found.len() < 2000);
-        assert!(!seen.is_empty(), "the damage is reported");
-        eprintln!("{seen:?}");
+        assert!(
+            seen.iter()
+                .any(|w| w.contains("not saved") && w.contains("damaged")),
+            "the damage is reported: {seen:?}"
+        );
     }
 }
