@@ -99,8 +99,10 @@ enum OpenError {
     Busy,
     /// The file is not a listwash cache (what it is instead): it is never written to.
     Foreign(String),
-    /// Anything else (corrupt, unreadable, unwritable).
+    /// redb refused or failed on it (corrupt, damaged): a rebuild may help.
     Broken(String),
+    /// It cannot be created, opened, read or emptied (permissions, a read-only disk).
+    Unusable(String),
 }
 
 /// How [`Cache::with_db`] opens the file.
@@ -141,6 +143,14 @@ impl Cache {
                 }
                 Err(OpenError::Foreign(what)) => {
                     cache.warn_foreign(&what, warner);
+                    return None;
+                }
+                Err(OpenError::Unusable(why)) => {
+                    warner.warn(&format!(
+                        "domain cache {}: {why}; running without the cache \
+                         (give --cache a writable location, or --no-cache)",
+                        path.display()
+                    ));
                     return None;
                 }
                 Err(OpenError::Broken(why)) if mode == Mode::Rebuild => {
@@ -204,6 +214,11 @@ impl Cache {
             OpenError::Broken(why) => warner.warn(&format!(
                 "domain cache {}: {action} ({why}); the next run checks and rebuilds it \
                  (or delete the file)",
+                self.path.display()
+            )),
+            OpenError::Unusable(why) => warner.warn(&format!(
+                "domain cache {}: {action} ({why}); give --cache a writable location, \
+                 or --no-cache",
                 self.path.display()
             )),
         }
@@ -293,7 +308,7 @@ impl Cache {
                 }
                 // Verified just now, through this handle, to start with redb's header.
                 file.set_len(0)
-                    .map_err(|e| OpenError::Broken(format!("cannot empty it: {e}")))?;
+                    .map_err(|e| OpenError::Unusable(format!("cannot empty it: {e}")))?;
             }
             let check_integrity = mode != Mode::Open(false);
             // The database is opened, used and dropped inside `quietly`: redb may panic on a
@@ -343,14 +358,9 @@ enum Content {
 /// header (or with zeros in its place, see [`Content::Unstamped`]). Devices, FIFOs and
 /// directories are recognised from their metadata and never opened.
 fn inspect(path: &Path) -> Result<(File, Content), OpenError> {
-    let cannot_open = |e: std::io::Error| OpenError::Broken(format!("cannot open it: {e}"));
     let file = match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() => return Err(OpenError::Foreign(describe(&meta))),
-        Ok(_) => OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(cannot_open)?,
+        Ok(_) => open_existing(path)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // `create_new` never follows a symbolic link (a dangling one is refused).
             let mut options = OpenOptions::new();
@@ -359,27 +369,47 @@ fn inspect(path: &Path) -> Result<(File, Content), OpenError> {
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             match options.open(path) {
                 Ok(file) => return Ok((file, Content::Empty)),
+                // Another run created it just now, or a dangling symbolic link.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    // Another run created it just now, or a dangling symbolic link.
                     match std::fs::metadata(path) {
-                        Ok(meta) if meta.is_file() => OpenOptions::new()
-                            .read(true)
-                            .write(true)
-                            .open(path)
-                            .map_err(cannot_open)?,
+                        Ok(meta) if meta.is_file() => open_existing(path)?,
                         Ok(meta) => return Err(OpenError::Foreign(describe(&meta))),
                         Err(_) => {
                             return Err(OpenError::Foreign("a dangling symbolic link".into()));
                         }
                     }
                 }
-                Err(e) => return Err(OpenError::Broken(format!("cannot create it: {e}"))),
+                Err(e) => return Err(OpenError::Unusable(format!("cannot create it: {e}"))),
             }
         }
-        Err(e) => return Err(cannot_open(e)),
+        Err(e) => return Err(OpenError::Unusable(format!("cannot open it: {e}"))),
     };
-    // Checked again on the handle itself, in case the path was swapped since `metadata`.
-    let meta = file.metadata().map_err(cannot_open)?;
+    classify(file)
+}
+
+/// Opens an existing regular file read-write. When only reading is allowed, the file is
+/// classified anyway, so that someone else's read-only file is reported as not a cache.
+fn open_existing(path: &Path) -> Result<File, OpenError> {
+    match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => Ok(file),
+        Err(e) => {
+            if let Ok(file) = File::open(path)
+                && let Err(foreign @ OpenError::Foreign(_)) = classify(file)
+            {
+                return Err(foreign);
+            }
+            Err(OpenError::Unusable(format!(
+                "cannot open it for writing: {e}"
+            )))
+        }
+    }
+}
+
+/// Checks, on the handle itself (the path may have been swapped since it was looked at),
+/// that the file is a regular file that is empty or starts with redb's header.
+fn classify(file: File) -> Result<(File, Content), OpenError> {
+    let cannot_read = |e: std::io::Error| OpenError::Unusable(format!("cannot read it: {e}"));
+    let meta = file.metadata().map_err(cannot_read)?;
     if !meta.is_file() {
         return Err(OpenError::Foreign(describe(&meta)));
     }
@@ -393,7 +423,7 @@ fn inspect(path: &Path) -> Result<(File, Content), OpenError> {
             Ok(0) => break,
             Ok(n) => read += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(cannot_open(e)),
+            Err(e) => return Err(cannot_read(e)),
         }
     }
     match start {
