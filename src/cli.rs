@@ -1,4 +1,9 @@
 //! The command line (clap derive). Reached only from `main.rs`.
+//!
+//! Every number a user gives has bounds, checked here at parse time (exit 2, naming the value
+//! and the allowed range): `--jobs` 1 to 4 × the cores (at least 8), `--max-field-bytes`
+//! 1024 to 1 GiB, `--file-mode` owner-readable and at most 644, `--dns-timeout` 1 to 60000 ms,
+//! `--dns-concurrency` 1 to 10000.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -66,14 +71,15 @@ pub(crate) struct CleanArgs {
     /// Neutralise cells that start like a spreadsheet formula (prefix `'`).
     #[arg(long)]
     pub(crate) excel_safe: bool,
-    /// Permission bits of the output files, in octal (default: owner only).
+    /// Permission bits of the output files, in octal (default: owner only): owner-readable,
+    /// and at most 644 (never writable by group or others, never executable).
     #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
     pub(crate) file_mode: u32,
-    /// Records with a longer field go to rejected.csv.
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    /// Records with a longer field go to rejected.csv (1024 to 1073741824 bytes).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = parse_field_bytes)]
     pub(crate) max_field_bytes: usize,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Worker threads (default: all cores; at most 4 × the cores, and at least 8 allowed).
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
     pub(crate) jobs: Option<u16>,
     /// No progress bar or summary.
     #[arg(long, short)]
@@ -158,11 +164,70 @@ fn parse_date(value: &str) -> Result<chrono::NaiveDate, String> {
         .map_err(|_| format!("`{value}` is not a date; write YYYY-MM-DD"))
 }
 
+/// Output modes must leave the owner able to read, and no one else able to write or run.
+/// See: #16 item 16 (`--file-mode 000` and `777` were accepted).
 fn parse_mode(value: &str) -> Result<u32, String> {
-    u32::from_str_radix(value, 8)
+    let mode = u32::from_str_radix(value, 8)
         .ok()
         .filter(|m| *m <= 0o777)
-        .ok_or_else(|| format!("`{value}` is not an octal file mode such as 600 or 644"))
+        .ok_or_else(|| format!("`{value}` is not an octal file mode such as 600 or 644"))?;
+    if mode & 0o400 == 0 {
+        return Err(format!(
+            "mode {mode:03o} makes the outputs unreadable to their owner; \
+             use a mode from 400 to 644 with owner read, such as 600 (the default) or 644"
+        ));
+    }
+    let problem = if mode & 0o022 != 0 {
+        "writable by group or others"
+    } else if mode & 0o111 != 0 {
+        "executable"
+    } else {
+        return Ok(mode);
+    };
+    Err(format!(
+        "mode {mode:03o} makes the outputs {problem}; \
+         use a mode from 400 to 644 with owner read, such as 600 (the default) or 644"
+    ))
+}
+
+/// The smallest `--max-field-bytes`: any address (at most 254 bytes) and ordinary cells fit.
+pub(crate) const MIN_FIELD_BYTES: usize = 1 << 10;
+/// The largest `--max-field-bytes` (1 GiB): a field is held in memory whole.
+pub(crate) const MAX_FIELD_BYTES: usize = 1 << 30;
+
+/// See: #16 item 16 (`--max-field-bytes 0` rejected every row with a garbled message).
+fn parse_field_bytes(value: &str) -> Result<usize, String> {
+    let bytes: usize = value
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number of bytes"))?;
+    if !(MIN_FIELD_BYTES..=MAX_FIELD_BYTES).contains(&bytes) {
+        return Err(format!(
+            "{bytes} is out of range; use {MIN_FIELD_BYTES} to {MAX_FIELD_BYTES} bytes \
+             (default 1048576)"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The largest `--jobs`: 4 × the cores, and at least 8.
+pub(crate) fn max_jobs() -> u16 {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    u16::try_from(cores.saturating_mul(4).max(8)).unwrap_or(u16::MAX)
+}
+
+/// See: #16 item 11 (`--jobs 30000` panicked; 10,000 took a minute for 399 rows).
+fn parse_jobs(value: &str) -> Result<u16, String> {
+    let max = max_jobs();
+    let jobs: u64 = value
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number of threads"))?;
+    if jobs == 0 || jobs > u64::from(max) {
+        return Err(format!(
+            "{jobs} is out of range; use 1 to {max} (4 × this machine's cores, at least 8), \
+             or leave --jobs out to use every core"
+        ));
+    }
+    Ok(u16::try_from(jobs).unwrap_or(max))
 }
 
 fn parse_server(value: &str) -> Result<SocketAddr, String> {

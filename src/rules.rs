@@ -1,9 +1,12 @@
 //! The rules file: reason → action map, risk lists and thresholds, and the decision.
 //!
 //! Consumes TOML (the shipped defaults, or `--rules FILE`), produces a compiled [`RuleSet`].
-//! It is read once, before any data; an unknown key is an error naming the key and its line.
+//! It is read once, before any data; an unknown key, or a value outside its documented bounds,
+//! is an error naming the key and its line. A rules file is at most [`MAX_RULES_BYTES`].
 
 use std::collections::BTreeMap;
+use std::io::Read;
+use std::ops::RangeInclusive;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +19,17 @@ use crate::resolve::DnsRules;
 
 /// The shipped default rules, commented; `listwash rules --defaults` prints this.
 pub const DEFAULT_RULES: &str = include_str!("default_rules.toml");
+
+/// The largest rules file read: 1 MiB (the shipped defaults are under 8 KiB). A larger file,
+/// or an endless one such as `/dev/zero`, is an error before it is held in memory.
+pub const MAX_RULES_BYTES: u64 = 1 << 20;
+
+/// Largest day count in `[engagement]` (about 100 years).
+const MAX_DAYS: u64 = 36_500;
+/// Largest send or delivery count in `[engagement]`.
+const MAX_COUNT: u64 = 1_000_000;
+/// Largest `scanner_click_seconds` (one day).
+const MAX_SCANNER_SECONDS: u64 = 86_400;
 
 /// The rules file as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -65,9 +79,32 @@ impl RuleSet {
     /// # Errors
     /// When the file cannot be read, is not TOML, or has an unknown key or a bad value.
     pub fn load(path: &Path) -> Result<RuleSet> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        let read_error = |source| Error::Read {
             path: path.to_path_buf(),
             source,
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let mut bytes = Vec::new();
+        // See: #16 item 13 (`--rules /dev/zero` grew without bound).
+        file.take(MAX_RULES_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_RULES_BYTES {
+            return Err(Error::Rules {
+                path: path.to_path_buf(),
+                message: format!(
+                    "larger than the limit of {} MiB; a rules file holds a few dozen keys \
+                     (is this the right file? `listwash rules --defaults` prints one)",
+                    MAX_RULES_BYTES >> 20
+                ),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| Error::Rules {
+            path: path.to_path_buf(),
+            message: format!(
+                "not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
         })?;
         RuleSet::parse(&text, path)
     }
@@ -85,6 +122,13 @@ impl RuleSet {
             path: path.to_path_buf(),
             message,
         })?;
+        file.dns
+            .validate()
+            .and_then(|()| validate_engagement(&file.engagement))
+            .map_err(|bad| Error::Rules {
+                path: path.to_path_buf(),
+                message: bad.describe(text),
+            })?;
         Ok(RuleSet::compile(file))
     }
 
@@ -150,6 +194,91 @@ impl RuleSet {
             detail,
         }
     }
+}
+
+/// A rules value outside its bounds (see [`check_range`]).
+#[derive(Debug)]
+pub(crate) struct BadValue {
+    section: &'static str,
+    key: &'static str,
+    message: String,
+}
+
+impl BadValue {
+    /// `section.key`: `message` (what is wrong and what to write instead).
+    pub(crate) fn new(section: &'static str, key: &'static str, message: String) -> BadValue {
+        BadValue {
+            section,
+            key,
+            message,
+        }
+    }
+
+    /// The one-line message, with the key's line in `text` when it can be found.
+    fn describe(&self, text: &str) -> String {
+        let place = match line_of(text, self.section, self.key) {
+            Some(line) => format!("line {line}: "),
+            None => String::new(),
+        };
+        format!("{place}{}.{}: {}", self.section, self.key, self.message)
+    }
+}
+
+/// An error unless `value` is within `range` (inclusive).
+pub(crate) fn check_range(
+    section: &'static str,
+    key: &'static str,
+    value: u64,
+    range: RangeInclusive<u64>,
+) -> std::result::Result<(), BadValue> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(BadValue::new(
+        section,
+        key,
+        format!(
+            "{value} is out of range; use {} to {}",
+            range.start(),
+            range.end()
+        ),
+    ))
+}
+
+/// The bounds of `[engagement]` (checked here: the section's type lives with the engagement
+/// stage, its limits with the rest of the rules file).
+fn validate_engagement(rules: &EngagementRules) -> std::result::Result<(), BadValue> {
+    const SECTION: &str = "engagement";
+    for (key, value, max) in [
+        ("inactive_days", rules.inactive_days, MAX_DAYS),
+        ("inactive_min_sends", rules.inactive_min_sends, MAX_COUNT),
+        ("signup_grace_days", rules.signup_grace_days, MAX_DAYS),
+        ("trap_min_deliveries", rules.trap_min_deliveries, MAX_COUNT),
+        ("trap_old_signup_days", rules.trap_old_signup_days, MAX_DAYS),
+        (
+            "scanner_click_seconds",
+            rules.scanner_click_seconds,
+            MAX_SCANNER_SECONDS,
+        ),
+    ] {
+        check_range(SECTION, key, value.into(), 0..=max)?;
+    }
+    Ok(())
+}
+
+/// The line of `key` in `[section]` of a TOML text, if the text says it plainly.
+fn line_of(text: &str, section: &str, key: &str) -> Option<usize> {
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let (_, table) = document
+        .get_ref()
+        .iter()
+        .find(|(name, _)| name.get_ref() == section)?;
+    let toml::de::DeValue::Table(table) = table.get_ref() else {
+        return None;
+    };
+    let (name, _) = table.iter().find(|(name, _)| name.get_ref() == key)?;
+    let start = name.span().start;
+    Some(text.get(..start)?.matches('\n').count() + 1)
 }
 
 /// toml's messages span several lines (with a source excerpt); keep them to one.
@@ -218,5 +347,65 @@ mod tests {
         let d = rules.decide(&[Finding::new(Reason::RoleAccount, "role mailbox info@")]);
         assert_eq!(d.action, Action::Keep);
         assert_eq!(d.reason, None);
+    }
+
+    // See: #16 item 13
+    #[test]
+    fn numeric_keys_out_of_bounds_are_errors_naming_key_and_line() {
+        for (text, key, line) in [
+            ("[dns]\nretries = 4000000000\n", "dns.retries", 2),
+            (
+                "# c\n\n[dns]\nretry_backoff_ms = 18446744073709551615\n",
+                "dns.retry_backoff_ms",
+                4,
+            ),
+            ("[dns]\nmax_ttl_secs = 99999999999\n", "dns.max_ttl_secs", 2),
+            (
+                "[engagement]\ninactive_days = 4000000000\n",
+                "engagement.inactive_days",
+                2,
+            ),
+        ] {
+            let err = RuleSet::parse(text, Path::new("r.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(key)
+                    && err.contains(&format!("line {line}:"))
+                    && err.contains("use 0 to"),
+                "{err}"
+            );
+        }
+    }
+
+    // See: #16 item 16
+    #[test]
+    fn empty_canaries_and_inverted_ttl_bounds_are_errors() {
+        let err = RuleSet::parse(
+            "[dns]\ncanaries = [\"gmail.com\", \"\"]\n",
+            Path::new("r.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("dns.canaries") && err.contains("line 2"),
+            "{err}"
+        );
+        let err = RuleSet::parse(
+            "[dns]\nmin_ttl_secs = 90000\nmax_ttl_secs = 3600\n",
+            Path::new("r.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("dns.min_ttl_secs") && err.contains("max_ttl_secs = 3600"),
+            "{err}"
+        );
+        let err = RuleSet::parse("[dns]\nnegative_max_ttl_secs = 60\n", Path::new("r.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dns.negative_min_ttl_secs"), "{err}");
+        // The shipped defaults are within every bound.
+        RuleSet::parse(DEFAULT_RULES, Path::new("defaults")).unwrap();
     }
 }

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
+use crate::rules::{BadValue, check_range};
 use cache::{Cache, Entry};
 use lookup::{Network, Resolved, Trust};
 
@@ -208,6 +209,93 @@ impl Default for DnsRules {
     }
 }
 
+impl DnsRules {
+    /// Most canary domains (each is queried before the first look-up).
+    pub const MAX_CANARIES: usize = 20;
+    /// Most retries after a timeout or SERVFAIL.
+    pub const MAX_RETRIES: u32 = 5;
+    /// Longest first pause before a retry, in milliseconds.
+    pub const MAX_RETRY_BACKOFF_MS: u64 = 10_000;
+    /// Longest a cache entry may be kept, in seconds (365 days).
+    pub const MAX_TTL_SECS: u64 = 365 * 86_400;
+
+    /// Checks every value against its documented bounds (see `listwash rules --defaults`).
+    ///
+    /// # Errors
+    /// The first key out of bounds, with what to write instead.
+    pub(crate) fn validate(&self) -> std::result::Result<(), BadValue> {
+        const SECTION: &str = "dns";
+        if self.canaries.len() > Self::MAX_CANARIES {
+            return Err(BadValue::new(
+                SECTION,
+                "canaries",
+                format!(
+                    "{} domains, more than the limit of {}; three well-known domains are enough",
+                    self.canaries.len(),
+                    Self::MAX_CANARIES
+                ),
+            ));
+        }
+        for (key, items) in [
+            ("canaries", &self.canaries),
+            ("parking_mx", &self.parking_mx),
+        ] {
+            if let Some(bad) = items.iter().find(|d| !looks_like_domain(d)) {
+                return Err(BadValue::new(
+                    SECTION,
+                    key,
+                    format!("{bad:?} is not a domain (write e.g. \"gmail.com\")"),
+                ));
+            }
+        }
+        check_range(
+            SECTION,
+            "retries",
+            self.retries.into(),
+            0..=Self::MAX_RETRIES.into(),
+        )?;
+        check_range(
+            SECTION,
+            "retry_backoff_ms",
+            self.retry_backoff_ms,
+            0..=Self::MAX_RETRY_BACKOFF_MS,
+        )?;
+        for (min_key, min, max_key, max) in [
+            (
+                "min_ttl_secs",
+                self.min_ttl_secs,
+                "max_ttl_secs",
+                self.max_ttl_secs,
+            ),
+            (
+                "negative_min_ttl_secs",
+                self.negative_min_ttl_secs,
+                "negative_max_ttl_secs",
+                self.negative_max_ttl_secs,
+            ),
+        ] {
+            check_range(SECTION, min_key, min, 0..=Self::MAX_TTL_SECS)?;
+            check_range(SECTION, max_key, max, 0..=Self::MAX_TTL_SECS)?;
+            if min > max {
+                return Err(BadValue::new(
+                    SECTION,
+                    min_key,
+                    format!("{min} is more than {max_key} = {max}; make it at most {max_key}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Returns true if and only if `name` could be a domain: non-empty, a dot, no `@`, no spaces.
+fn looks_like_domain(name: &str) -> bool {
+    name.contains('.')
+        && !name.contains('@')
+        && !name.starts_with('.')
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Counts for `report.json`'s `domains` object (besides `unique` and `by_status`, which the
 /// pipeline counts).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -289,7 +377,8 @@ pub struct DomainChecker {
 
 impl DomainChecker {
     /// Builds the resolver and opens the cache (checking it, and rebuilding it with a warning
-    /// if it is corrupt). Sends nothing: the canaries are checked just before the first
+    /// if it is a corrupt listwash cache; a file that is not a listwash cache is left alone
+    /// and the run goes on without a cache, with one warning). Sends nothing: the canaries are checked just before the first
     /// domain that the cache cannot answer.
     ///
     /// # Errors

@@ -426,11 +426,10 @@ fn corrupt_cache_is_reported_and_rebuilt() {
     let dns = DnsFixture::with_fixture_zones();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("domains.redb");
-    std::fs::write(
-        &path,
-        b"this is not a redb file, just some garbage bytes".repeat(200),
-    )
-    .unwrap();
+    // redb's header, then garbage: a damaged cache, not someone else's file (issue 16).
+    let mut garbage = b"redb\x1a\x0a\xa9\x0d\x0a".to_vec();
+    garbage.extend(b"this is not a redb file, just some garbage bytes".repeat(200));
+    std::fs::write(&path, garbage).unwrap();
     let options = options(dns.addr, 1000, CacheLocation::File(path.clone()));
     let first = run(&options, &fast_rules(), &["acme-widgets.com"]);
     assert_eq!(first.answers["acme-widgets.com"].status, DomainStatus::Ok);

@@ -11,6 +11,7 @@ mod dns;
 mod dns_clean;
 mod engagement;
 mod hardening;
+mod hostile_io;
 mod interrupt;
 mod messages;
 mod outputs;
