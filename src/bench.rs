@@ -51,6 +51,7 @@ impl Outcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleSetResult {
     /// The rules file.
+    #[serde(serialize_with = "crate::report::lossy_path")]
     pub rules: PathBuf,
     /// Rows per action.
     pub actions: BTreeMap<&'static str, u64>,

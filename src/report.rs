@@ -103,3 +103,20 @@ pub struct SettingsReport {
     /// Nameservers given (`system` when none).
     pub dns_servers: Vec<String>,
 }
+
+/// serde writes a `PathBuf` only when it is UTF-8; `report.json` must be written whatever the
+/// name (see: #16 item 15, a non-UTF-8 `--suppress` name failed the run at its very end).
+pub(crate) fn lossy_path<S: serde::Serializer>(
+    path: &std::path::Path,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(&path.to_string_lossy())
+}
+
+/// [`lossy_path`] for a list of paths.
+pub(crate) fn lossy_paths<S: serde::Serializer>(
+    paths: &[std::path::PathBuf],
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
+}

@@ -31,7 +31,7 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, Serialize)]
 pub struct ListSummary {
     /// The file (a name that is not UTF-8 is written with U+FFFD in place of its bad bytes).
-    #[serde(serialize_with = "lossy_path")]
+    #[serde(serialize_with = "crate::report::lossy_path")]
     pub path: PathBuf,
     /// Plain addresses read.
     pub addresses: u64,
@@ -43,15 +43,6 @@ pub struct ListSummary {
     pub sha256: u64,
     /// Lines that were neither an address nor a digest (skipped; their line numbers first).
     pub unreadable_lines: Vec<u64>,
-}
-
-/// serde writes a `PathBuf` only when it is UTF-8; `report.json` must be written whatever the
-/// name (see: #16 item 15, a non-UTF-8 `--suppress` name failed the run at its very end).
-fn lossy_path<S: serde::Serializer>(
-    path: &Path,
-    serializer: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    serializer.serialize_str(&path.to_string_lossy())
 }
 
 /// All suppression lists of a run.

@@ -120,6 +120,7 @@ pub(crate) fn day_of(seconds: i64) -> Option<NaiveDate> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnparsedRow {
     /// The log file.
+    #[serde(serialize_with = "crate::report::lossy_path")]
     pub file: PathBuf,
     /// The line in a CSV file (the header is line 1; a record with quoted line breaks counts
     /// as one), or the 1-based row in a Parquet file.
@@ -197,6 +198,7 @@ impl UnparsedCounts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LogStats {
     /// The logs read, in order.
+    #[serde(serialize_with = "crate::report::lossy_paths")]
     pub files: Vec<PathBuf>,
     /// Data rows read, all files together.
     pub rows_read: u64,

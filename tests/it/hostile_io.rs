@@ -381,3 +381,43 @@ fn out_of_range_command_line_numbers_exit_2_naming_the_range() {
         assert_eq!(run.status, 0, "{args:?}: {}", run.stderr);
     }
 }
+
+// See: #16 item 15 (the same for event logs)
+#[cfg(unix)]
+#[test]
+fn an_event_log_with_a_non_utf8_name_works() {
+    use std::os::unix::ffi::OsStrExt;
+    let run = TestRun::new().file("in.csv", CONTACTS);
+    let log = run
+        .dir()
+        .join(std::ffi::OsStr::from_bytes(b"events-\xff.csv"));
+    std::fs::write(
+        &log,
+        "email,event,timestamp\nkim@gmail.com,complaint,2026-10-01\nnot-an-address,open,2026-10-01\n",
+    )
+    .unwrap();
+    let dir = run.dir().to_path_buf();
+    let output = Command::new(env!("CARGO_BIN_EXE_listwash"))
+        .arg("clean")
+        .arg(dir.join("in.csv"))
+        .arg("--out-dir")
+        .arg(dir.join("out"))
+        .args([
+            "--no-dns",
+            "--quiet",
+            "--as-of",
+            "2026-11-01",
+            "--engagement",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["reasons"]["complained"], 1, "{report}");
+    let files = report["engagement"]["logs"]["files"].to_string();
+    assert!(files.contains("events-\u{fffd}.csv"), "{report}");
+    drop(run);
+}
