@@ -60,8 +60,14 @@ pub enum Error {
         message: String,
     },
     /// DNS could not be set up (not a failed lookup: those are row data).
-    #[error("DNS: {0}")]
-    Dns(String),
+    #[error("DNS: {message}")]
+    Dns {
+        /// What could not be set up, and what to do.
+        message: &'static str,
+        /// What the resolver library or the runtime said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A bug or a resource the run could not get (threads); the message says which.
     #[error("internal error: {0} (please report this)")]
     Internal(String),

@@ -94,10 +94,9 @@ impl Network {
     ) -> Result<Network> {
         let concurrency = options.concurrency.max(1);
         let (builder, server_name) = if options.servers.is_empty() {
-            let builder = TokioResolver::builder_tokio().map_err(|e| {
-                Error::Dns(format!(
-                    "cannot read the system resolver configuration ({e}); use --dns-server IP:PORT or --no-dns"
-                ))
+            let builder = TokioResolver::builder_tokio().map_err(|e| Error::Dns {
+                message: "cannot read the system resolver configuration; use --dns-server IP:PORT or --no-dns",
+                source: Box::new(e),
             })?;
             (builder, "the system resolver".to_string())
         } else {
@@ -134,9 +133,10 @@ impl Network {
         opts.max_active_requests = concurrency + rules.canaries.len() + 16;
         opts.preserve_intermediates = true;
         opts.ndots = 0;
-        let resolver = builder
-            .build()
-            .map_err(|e| Error::Dns(format!("cannot set up the resolver: {e}")))?;
+        let resolver = builder.build().map_err(|e| Error::Dns {
+            message: "cannot set up the resolver; check --dns-server, or use --no-dns",
+            source: Box::new(e),
+        })?;
         Ok(Network {
             resolver,
             rules: rules.clone(),

@@ -391,7 +391,10 @@ impl DomainChecker {
             .thread_name("listwash-dns")
             .enable_all()
             .build()
-            .map_err(|e| Error::Dns(format!("cannot start the DNS runtime: {e}")))?;
+            .map_err(|e| Error::Dns {
+                message: "cannot start the DNS runtime (threads); retry, or use --no-dns",
+                source: Box::new(e),
+            })?;
         let network = {
             let _entered = runtime.enter();
             Arc::new(Network::new(options, rules, warner.clone())?)
