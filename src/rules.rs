@@ -296,6 +296,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn toml_messages_fold_to_one_line_without_the_gutter() {
+        assert_eq!(
+            one_line("TOML parse error at line 2\n  |\n2 | x = \n  |     ^\n\nexpected a value\n"),
+            "TOML parse error at line 2 2 | x = |     ^ expected a value"
+        );
+    }
+
+    #[test]
     fn shipped_defaults_parse_to_the_builtin_defaults() {
         let file: RulesFile = toml::from_str(DEFAULT_RULES).unwrap();
         let mut expected = RulesFile::default();

@@ -330,4 +330,64 @@ mod tests {
         };
         assert!(!reasons(&evaluate(Some(&later), &context, &rules)).contains(&Reason::HardBounced));
     }
+
+    #[test]
+    fn counts_in_details_appear_only_above_one() {
+        let rules = EngagementRules::default();
+        let once = Profile {
+            hard_bounces: 1,
+            first_hard_bounce: Some(t("2024-03-02")),
+            last_hard_bounce: Some(t("2024-03-02")),
+            first_complaint: Some(t("2025-06-01")),
+            complaints: 1,
+            first_event: Some(t("2022-01-01")),
+            ..Profile::default()
+        };
+        let e = evaluate(Some(&once), &ctx("2026-11-29"), &rules);
+        assert_eq!(
+            e.findings[0].detail,
+            "hard bounce 2024-03-02, no delivery since"
+        );
+        assert_eq!(e.findings[1].detail, "complaint 2025-06-01");
+        let twice = Profile {
+            hard_bounces: 2,
+            first_hard_bounce: Some(t("2023-12-24")),
+            complaints: 2,
+            ..once
+        };
+        let e = evaluate(Some(&twice), &ctx("2026-11-29"), &rules);
+        assert_eq!(
+            e.findings[0].detail,
+            "hard bounce 2024-03-02, no delivery since (2 hard bounces since 2023-12-24)"
+        );
+        assert_eq!(e.findings[1].detail, "complaint 2025-06-01 (2 in all)");
+    }
+
+    #[test]
+    fn an_old_signup_strengthens_a_trap_only_past_the_threshold() {
+        let rules = EngagementRules::default();
+        let trap = Profile {
+            hard_bounces: 1,
+            first_hard_bounce: Some(t("2024-03-02")),
+            last_hard_bounce: Some(t("2024-03-02")),
+            deliveries_after_last_hard_bounce: 5,
+            first_event: Some(t("2024-01-01")),
+            ..Profile::default()
+        };
+        let mut context = ctx("2026-11-29");
+        // Exactly trap_old_signup_days (730) after signup: not yet "old".
+        context.signup = Some(context.as_of - chrono::Days::new(730));
+        let detail = |c: &Context| evaluate(Some(&trap), c, &rules).findings[0].detail.clone();
+        assert!(
+            !detail(&context).contains("never engaged since signup"),
+            "{}",
+            detail(&context)
+        );
+        context.signup = Some(context.as_of - chrono::Days::new(731));
+        assert!(
+            detail(&context).ends_with("(731 days ago)"),
+            "{}",
+            detail(&context)
+        );
+    }
 }

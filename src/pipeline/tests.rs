@@ -180,3 +180,27 @@ fn kept_rows_are_written_byte_for_byte() {
     assert!(kept > 100, "only {kept} kept rows");
     assert!(clean.contains("\"two\nlines\""));
 }
+
+#[test]
+fn the_report_describes_the_lists_and_logs_the_run_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("in.csv");
+    std::fs::write(&path, "email\na@example.com\nb@example.com\n").expect("write");
+    let list = dir.path().join("suppress.txt");
+    std::fs::write(&list, "b@example.com\n").expect("write");
+    let log = dir.path().join("events.csv");
+    std::fs::write(
+        &log,
+        "email,event,timestamp\na@example.com,open,2026-01-01\n",
+    )
+    .expect("write");
+    let mut config = CleanConfig::for_test(&path, &dir.path().join("out"));
+    config.decide.suppress = vec![list];
+    config.decide.engagement = vec![log.clone()];
+    let report = clean(&config, &Silent, Arc::new(|_: &str| {})).expect("clean");
+    assert_eq!(report.suppression_lists.len(), 1);
+    assert_eq!(report.suppression_lists[0].addresses, 1);
+    let engagement = report.engagement.expect("engagement report");
+    assert_eq!(engagement.logs.files, [log]);
+    assert_eq!(report.reasons["suppression_list"], 1);
+}
