@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
 use listwash::resolve::{
@@ -34,12 +34,10 @@ struct Run {
     answers: HashMap<String, Arc<DomainInfo>>,
     stats: DnsStats,
     warnings: Vec<String>,
-    elapsed: Duration,
 }
 
 /// Runs a checker over `domains` the way the pipeline does: submit in batches, wait per batch.
 fn run(options: &DnsOptions, rules: &DnsRules, domains: &[&str]) -> Run {
-    let start = Instant::now();
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let sink = warnings.clone();
     let mut checker = DomainChecker::new(
@@ -64,7 +62,6 @@ fn run(options: &DnsOptions, rules: &DnsRules, domains: &[&str]) -> Run {
         answers,
         stats,
         warnings,
-        elapsed: start.elapsed(),
     }
 }
 
@@ -275,7 +272,6 @@ fn timeout_is_unknown_after_retries() {
     assert_eq!(slow.status, DomainStatus::Unknown);
     assert_eq!(slow.detail, "timeout after 2 tries");
     assert_eq!(dns.count("slow-dns.com", RecordType::MX), 2);
-    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
 }
 
 fn many_domains(n: usize) -> Vec<String> {
@@ -326,7 +322,6 @@ fn lying_resolver_makes_everything_unknown_quickly_with_one_warning() {
     // Only the canaries were asked.
     assert_eq!(dns.total(), CANARIES.len(), "{:?}", dns.counts());
     assert_eq!(run.stats.lookups, CANARIES.len() as u64);
-    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
 }
 
 #[test]
@@ -365,7 +360,6 @@ fn silent_resolver_is_given_up_quickly() {
     );
     // Two tries per canary, nothing else.
     assert_eq!(dns.total(), 2 * CANARIES.len(), "{:?}", dns.counts());
-    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
 }
 
 #[test]
@@ -389,7 +383,6 @@ fn dead_dns_server_is_given_up_quickly() {
         "{}",
         run.warnings[0]
     );
-    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
 }
 
 #[test]
@@ -524,10 +517,13 @@ fn negative_answers_are_cached_for_the_soa_minimum_within_bounds() {
     assert_eq!(dns.count("gone.short-lived.net", RecordType::MX), 1);
 }
 
+/// The wall time of this (and of the give-ups above) is measured by `benches/dns.rs`, not
+/// asserted here: a busy CI machine would make a time limit flaky.
+// See: #9
 #[test]
 fn lookups_run_concurrently_within_the_bound() {
-    // 64 domains, each answer delayed 100 ms, 32 in flight: about 2 rounds after the canaries
-    // (~0.3 s); one at a time would take 6.4 s.
+    // 64 domains, each answer delayed 100 ms, 32 in flight at most: the server sees many
+    // queries waiting at once, and never more than 32.
     let dns = DnsFixture::builder(Mode::Authority)
         .fixture_zones()
         .delay(Duration::from_millis(100))
@@ -535,14 +531,10 @@ fn lookups_run_concurrently_within_the_bound() {
     let (domains, run) = run_many(dns.addr, 1000, 64);
     assert!(all_have(&run, &domains, DomainStatus::NoDomain));
     assert_eq!(dns.total(), 64 + CANARIES.len());
+    let most = dns.most_in_flight();
+    assert!(most <= 32, "{most} queries in flight, over the bound of 32");
     assert!(
-        run.elapsed < Duration::from_millis(1500),
-        "{:?}",
-        run.elapsed
-    );
-    assert!(
-        run.elapsed >= Duration::from_millis(300),
-        "{:?}",
-        run.elapsed
+        most >= 16,
+        "only {most} queries in flight at once: not concurrent"
     );
 }

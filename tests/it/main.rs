@@ -12,3 +12,4 @@ mod engagement;
 mod hardening;
 mod props;
 mod support;
+mod tests;
