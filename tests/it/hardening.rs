@@ -157,7 +157,7 @@ fn a_full_disk_fails_with_one_line_and_no_partial_outputs() {
         .status(1)
         .stderr_contains("cannot write")
         .stderr_contains(".csv")
-        .assert_output("clean with a 100 KiB file-size limit", &output);
+        .assert_output("clean under `ulimit -f 200`", &output);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     for name in OUTPUTS {
