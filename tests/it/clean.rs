@@ -7,7 +7,7 @@ use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use crate::support::run::{RunResult, TestRun};
+use crate::support::run::TestRun;
 
 const CONTACTS: &str = "\
 email,first_name,city
@@ -35,44 +35,6 @@ fn with_lists(run: TestRun) -> TestRun {
         .file("hashed.csv", format!("hash\n{sha}\n{md5}\n{sha1}\n"))
 }
 
-fn assert_conserved(run: &RunResult, input_rows: u64) {
-    let report = run.report();
-    let outputs = &report["outputs"];
-    let total: u64 = ["clean", "review", "suppressed", "rejected"]
-        .iter()
-        .map(|k| outputs[k].as_u64().unwrap())
-        .sum();
-    assert_eq!(total, input_rows, "report: {report}");
-    assert_eq!(report["input"]["rows"].as_u64(), Some(input_rows));
-    for (name, key) in [
-        ("clean.csv", "clean"),
-        ("review.csv", "review"),
-        ("suppressed.csv", "suppressed"),
-        ("rejected.csv", "rejected"),
-    ] {
-        assert_eq!(
-            run.rows(name).len() as u64,
-            outputs[key].as_u64().unwrap(),
-            "{name}"
-        );
-    }
-    let leftovers: Vec<String> = std::fs::read_dir(run.path("out"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            ![
-                "clean.csv",
-                "review.csv",
-                "suppressed.csv",
-                "rejected.csv",
-                "report.json",
-            ]
-            .contains(&n.as_str())
-        })
-        .collect();
-    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
-}
-
 #[test]
 fn every_list_and_syntax_reason_lands_in_the_right_file() {
     let run = with_lists(TestRun::new().file("in.csv", CONTACTS)).clean(&[
@@ -81,8 +43,7 @@ fn every_list_and_syntax_reason_lands_in_the_right_file() {
         "--suppress",
         "{dir}/hashed.csv",
     ]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    assert_conserved(&run, 14);
+    run.assert_conserved(14);
     for (email, reason) in [
         ("jane.doe@gmail.com", "keep"),
         ("  Jane.Doe@GMAIL.com ", "duplicate"),
@@ -137,8 +98,7 @@ fn every_list_and_syntax_reason_lands_in_the_right_file() {
 fn rejected_records_keep_their_line_numbers() {
     let input = "email,name\na@acme-widgets.com,A\nragged\nb@acme-widgets.com,\"multi\nline\"\nc@acme-widgets.com,C,extra\nd@acme-widgets.com,D\n";
     let run = TestRun::new().file("in.csv", input).clean(&[]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    assert_conserved(&run, 5);
+    run.assert_conserved(5);
     let rejected = run.rows("rejected.csv");
     assert_eq!(rejected.len(), 2);
     assert_eq!(rejected[0]["line"], "3");
@@ -148,20 +108,25 @@ fn rejected_records_keep_their_line_numbers() {
     assert_eq!(run.rows("clean.csv").len(), 3);
 }
 
+/// A NUL byte rejects its record. A non-UTF-8 byte in a small file is no rejection: the whole
+/// file is then read as Windows-1252 (invalid UTF-8 past the first MiB is in `tests.rs`).
+// See: #9 (this test was named as if it tested invalid UTF-8; it never could)
 #[test]
-fn invalid_utf8_and_nul_records_are_rejected_not_dropped() {
+fn nul_records_are_rejected_and_a_small_non_utf8_file_is_windows_1252() {
     let mut input = b"email,name\na@acme-widgets.com,A\n".to_vec();
     input.extend_from_slice(b"b@acme-widgets.com,B\0\n");
-    // A valid UTF-8 prefix (over the sniffing window it stays UTF-8), then one bad byte.
     input.extend_from_slice(b"c@acme-widgets.com,\xff\n");
     let run = TestRun::new().file("in.csv", &input).clean(&[]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    // The bad byte makes the whole (small) file Windows-1252: then \xff is `ÿ`, a valid row.
-    assert_conserved(&run, 3);
+    run.assert_conserved(3);
     assert_eq!(run.report()["input"]["dialect"]["encoding"], "windows-1252");
+    let rejected = run.rows("rejected.csv");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["line"], "3");
+    assert_eq!(rejected[0]["error"], "NUL byte in the record");
     assert_eq!(
-        run.rows("rejected.csv")[0]["error"],
-        "NUL byte in the record"
+        run.out("clean.csv"),
+        "email,name\na@acme-widgets.com,A\nc@acme-widgets.com,\u{ff}\n",
+        "0xFF is the Windows-1252 `ÿ`, written as UTF-8"
     );
 }
 
@@ -200,7 +165,6 @@ fn header_names_delimiters_and_bom() {
         ),
     ] {
         let run = TestRun::new().file("in.csv", input).clean(&[]);
-        assert_eq!(run.status, 0, "{name}: {}", run.stderr);
         let report = run.report();
         assert_eq!(report["input"]["dialect"]["delimiter"], delimiter, "{name}");
         assert_eq!(report["outputs"]["clean"], 1, "{name}");
@@ -224,23 +188,20 @@ fn email_column_override_and_missing_column_error() {
     let run = TestRun::new()
         .file("in.csv", input)
         .clean(&["--email-column", "work"]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(run.report()["outputs"]["clean"], 1);
-    let run = TestRun::new().file("in.csv", input).clean(&[]);
-    assert_eq!(run.status, 1);
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("in.csv")
-            && run.stderr.contains("name, work, private")
-            && run.stderr.contains("--email-column"),
-        "{}",
-        run.stderr
-    );
     let run = TestRun::new()
         .file("in.csv", input)
+        .expect_status(1)
+        .expect_stderr_contains("in.csv")
+        .expect_stderr_contains("name, work, private")
+        .expect_stderr_contains("--email-column")
+        .clean(&[]);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    TestRun::new()
+        .file("in.csv", input)
+        .expect_status(1)
+        .expect_stderr_contains("`nope`")
         .clean(&["--email-column", "nope"]);
-    assert_eq!(run.status, 1);
-    assert!(run.stderr.contains("`nope`"), "{}", run.stderr);
 }
 
 #[test]
@@ -249,7 +210,6 @@ fn encodings_gzip_and_stdin() {
     // Windows-1252
     let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(plain);
     let run = TestRun::new().file("in.csv", latin.as_ref()).clean(&[]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(run.report()["input"]["dialect"]["encoding"], "windows-1252");
     assert!(run.out("clean.csv").contains("Köln"));
     // UTF-16LE with BOM (Excel "Unicode text", tab-separated)
@@ -259,7 +219,6 @@ fn encodings_gzip_and_stdin() {
         utf16.extend_from_slice(&unit.to_le_bytes());
     }
     let run = TestRun::new().file("in.csv", &utf16).clean(&[]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(run.report()["input"]["dialect"]["encoding"], "UTF-16LE");
     assert!(
         run.out("suppressed.csv")
@@ -271,7 +230,6 @@ fn encodings_gzip_and_stdin() {
     let gz = gz.finish().unwrap();
     let size = gz.len() as u64;
     let run = TestRun::new().file("in.csv", &gz).clean(&[]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(run.report()["input"]["dialect"]["gzip"], true);
     assert_eq!(
         run.report()["input"]["bytes"],
@@ -291,7 +249,6 @@ fn encodings_gzip_and_stdin() {
             "--quiet",
         ])
         .run();
-    assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(run.report()["input"]["rows"], 2);
 }
 
@@ -315,15 +272,13 @@ fn jobs_do_not_change_a_single_byte() {
     let four = TestRun::new()
         .file("in.csv", &input)
         .clean(&["--jobs", "4"]);
-    assert_eq!(one.status, 0, "{}", one.stderr);
-    assert_eq!(four.status, 0, "{}", four.stderr);
     for name in ["clean.csv", "review.csv", "suppressed.csv", "rejected.csv"] {
         assert!(
             one.out_bytes(name) == four.out_bytes(name),
             "{name} differs between --jobs 1 and 4"
         );
     }
-    assert_conserved(&one, 30_000);
+    one.assert_conserved(30_000);
 }
 
 #[test]
@@ -352,8 +307,10 @@ fn excel_safe_neutralises_formulas_and_the_report_counts_them() {
 
 #[test]
 fn rules_file_changes_actions_and_defaults_round_trip() {
-    let defaults = TestRun::new().args(["rules", "--defaults"]).run();
-    assert_eq!(defaults.status, 0);
+    let defaults = TestRun::new()
+        .args(["rules", "--defaults"])
+        .stdout_allowed()
+        .run();
     let base = with_lists(TestRun::new().file("in.csv", CONTACTS))
         .clean(&["--suppress", "{dir}/unsub.txt"]);
     let again = with_lists(
@@ -367,7 +324,6 @@ fn rules_file_changes_actions_and_defaults_round_trip() {
         "--rules",
         "{dir}/rules.toml",
     ]);
-    assert_eq!(again.status, 0, "{}", again.stderr);
     for name in ["clean.csv", "review.csv", "suppressed.csv", "rejected.csv"] {
         assert_eq!(
             base.out(name),
@@ -382,7 +338,6 @@ fn rules_file_changes_actions_and_defaults_round_trip() {
             "[actions]\nrole_account = \"suppress\"\ndisposable = \"review\"\n",
         )
         .clean(&["--rules", "{dir}/rules.toml"]);
-    assert_eq!(strict.status, 0, "{}", strict.stderr);
     assert_eq!(strict.reason_of("info@acme-widgets.com"), "role_account");
     assert!(
         strict
@@ -403,7 +358,6 @@ fn bad_rules_fail_before_touching_previous_outputs() {
     let good = TestRun::new().file("in.csv", CONTACTS);
     let dir = good.dir().to_path_buf();
     let first = good.clean(&[]);
-    assert_eq!(first.status, 0);
     let before = first.out("clean.csv");
     let run = TestRun::new()
         .file("rules.toml", "[actions]\nrole_acount = \"keep\"\n")
@@ -416,16 +370,12 @@ fn bad_rules_fail_before_touching_previous_outputs() {
             "--rules",
             "{dir}/rules.toml",
         ])
+        .expect_status(1)
+        .expect_stderr_contains("rules.toml")
+        .expect_stderr_contains("role_acount")
+        .expect_stderr_contains("line 2")
         .run();
-    assert_eq!(run.status, 1);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("rules.toml")
-            && run.stderr.contains("role_acount")
-            && run.stderr.contains("line 2"),
-        "{}",
-        run.stderr
-    );
     assert_eq!(first.out("clean.csv"), before);
 }
 
@@ -437,30 +387,30 @@ fn files_that_are_not_contact_lists() {
         ("empty", Some(&b""[..]), 1, "is empty"),
         ("png", Some(&png[..]), 1, "PNG"),
     ] {
-        let mut run = TestRun::new();
+        let mut run = TestRun::new()
+            .expect_status(exit)
+            .expect_stderr_contains(needle);
         if let Some(content) = content {
             run = run.file("in.csv", content);
         }
         let result = run.clean(&[]);
-        assert_eq!(result.status, exit, "{name}: {}", result.stderr);
         assert_eq!(
             result.stderr.lines().count(),
             1,
             "{name}: {}",
             result.stderr
         );
-        assert!(result.stderr.contains(needle), "{name}: {}", result.stderr);
-        assert!(!result.stderr.contains("panicked"), "{name}");
         assert!(
             !result.path("out/clean.csv").exists(),
             "{name}: no outputs on failure"
         );
     }
-    let dir = TestRun::new().file("in.csv/x", "").clean(&[]);
-    assert_eq!(dir.status, 1);
-    assert!(dir.stderr.contains("directory"), "{}", dir.stderr);
+    TestRun::new()
+        .file("in.csv/x", "")
+        .expect_status(1)
+        .expect_stderr_contains("directory")
+        .clean(&[]);
     let header_only = TestRun::new().file("in.csv", "email,name\n").clean(&[]);
-    assert_eq!(header_only.status, 0, "{}", header_only.stderr);
     assert_eq!(header_only.report()["input"]["rows"], 0);
     assert_eq!(header_only.out("clean.csv"), "email,name\n");
 }
@@ -476,22 +426,19 @@ fn summary_on_stderr_never_names_an_address() {
             "{dir}/out",
             "--no-dns",
         ])
+        .expect_stderr_contains("suppressed")
+        .expect_stderr_contains("invalid_syntax")
         .run();
-    assert_eq!(run.status, 0);
-    assert!(
-        run.stderr.contains("suppressed") && run.stderr.contains("invalid_syntax"),
-        "{}",
-        run.stderr
-    );
     assert!(
         !run.stderr.contains('@'),
         "stderr must not show addresses: {}",
         run.stderr
     );
+    // See: #9 (this looked for one address only)
     let report = run.out("report.json");
     assert!(
-        !report.contains("jane.doe"),
-        "report.json must not show addresses"
+        !report.contains('@'),
+        "report.json must not show addresses: {report}"
     );
 }
 
@@ -499,7 +446,6 @@ fn summary_on_stderr_never_names_an_address() {
 fn kept_rows_are_written_byte_for_byte() {
     let input = "email,note,when\r\n\"jane@acme-widgets.com\",\"quoted, with comma\",2024-01-01\r\n\r\nbob@acme-widgets.com,\"multi\r\nline \"\"note\"\"\",\r\nbad,x,y\r\n";
     let run = TestRun::new().file("in.csv", input).clean(&[]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(
         run.out("clean.csv"),
         "email,note,when\n\"jane@acme-widgets.com\",\"quoted, with comma\",2024-01-01\nbob@acme-widgets.com,\"multi\r\nline \"\"note\"\"\",\n"
@@ -552,7 +498,6 @@ fan@acme-widgets.com,2024-01-01,2024-01-01
         .file("in.csv", contacts)
         .file("events.csv", &events)
         .clean(&["--engagement", "{dir}/events.csv"]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
     for (email, reason) in [
         ("old@acme-widgets.com", "inactive"),
         ("new@acme-widgets.com", "keep"),
@@ -585,7 +530,6 @@ fan@acme-widgets.com,2024-01-01,2024-01-01
             "--signup-column",
             "joined",
         ]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(run.reason_of("old@acme-widgets.com"), "keep");
     assert_eq!(run.reason_of("new@acme-widgets.com"), "inactive");
 }
@@ -595,7 +539,6 @@ fn an_unterminated_quote_is_rejected_at_its_own_line() {
     let input =
         "email,note\r\na@acme-widgets.com,ok\r\n\r\nb@acme-widgets.com,\"never closed\r\nmore\r\n";
     let run = TestRun::new().file("in.csv", input).clean(&[]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
     let rejected = run.rows("rejected.csv");
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0]["line"], "4");

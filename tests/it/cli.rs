@@ -29,9 +29,12 @@ fn bad_command_lines_exit_2() {
         vec!["frobnicate"],
         vec!["rules"],
     ] {
-        let run = TestRun::new().args(&args).run();
-        assert_eq!(run.status, 2, "{args:?}: {}", run.stderr);
-        assert!(!run.stderr.contains("panicked"), "{args:?}");
+        // clap's own message; the harness fails on a panic.
+        TestRun::new()
+            .args(&args)
+            .expect_status(2)
+            .expect_stderr_contains("error:")
+            .run();
     }
 }
 
@@ -47,8 +50,8 @@ fn check_prints_one_json_object_per_address_in_order() {
             "info@acme-widgets.com",
             "jane@acme-widgets.com",
         ])
+        .stdout_allowed()
         .run();
-    assert_eq!(run.status, 0, "{}", run.stderr);
     let lines: Vec<serde_json::Value> = run
         .stdout
         .lines()
@@ -79,8 +82,8 @@ fn check_prints_one_json_object_per_address_in_order() {
     }
     let text = TestRun::new()
         .args(["check", "--no-dns", "x@gmail.con"])
+        .stdout_allowed()
         .run();
-    assert_eq!(text.status, 0);
     assert!(
         text.stdout
             .starts_with("x@gmail.con\treview\ttypo_domain\tdid you mean gmail.com?"),
@@ -91,9 +94,10 @@ fn check_prints_one_json_object_per_address_in_order() {
 
 #[test]
 fn rules_defaults_are_commented_toml() {
-    let run = TestRun::new().args(["rules", "--defaults"]).run();
-    assert_eq!(run.status, 0);
-    assert!(run.stdout.contains("# What each reason does"));
+    let run = TestRun::new()
+        .args(["rules", "--defaults"])
+        .expect_stdout_contains("# What each reason does")
+        .run();
     let parsed: toml::Table = toml::from_str(&run.stdout).expect("valid TOML");
     assert!(parsed.contains_key("actions"));
 }
@@ -106,8 +110,8 @@ fn bench_compares_rule_sets_side_by_side_with_outcomes() {
         .file("b.toml", "[actions]\nrole_account = \"suppress\"\n")
         .file("outcomes.csv", "email,outcome\ninfo@acme-widgets.com,engaged\njane@acme-widgets.com,bounced\nx@mailinator.com,trap\n")
         .args(["bench", "--rules", "{dir}/a.toml", "--rules", "{dir}/b.toml", "{dir}/in.csv", "--no-dns", "--outcomes", "{dir}/outcomes.csv", "--json"])
+        .stdout_allowed()
         .run();
-    assert_eq!(run.status, 0, "{}", run.stderr);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(report["rows"], 4);
     assert_eq!(report["rows_with_outcome"], 3);
@@ -135,7 +139,7 @@ fn bench_compares_rule_sets_side_by_side_with_outcomes() {
             "{dir}/in.csv",
             "--no-dns",
         ])
+        .stdout_allowed()
         .run();
-    assert_eq!(table.status, 0, "{}", table.stderr);
     assert!(table.stdout.starts_with("1 rows\n"), "{}", table.stdout);
 }

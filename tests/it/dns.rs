@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
 use listwash::resolve::{
@@ -34,12 +34,10 @@ struct Run {
     answers: HashMap<String, Arc<DomainInfo>>,
     stats: DnsStats,
     warnings: Vec<String>,
-    elapsed: Duration,
 }
 
 /// Runs a checker over `domains` the way the pipeline does: submit in batches, wait per batch.
 fn run(options: &DnsOptions, rules: &DnsRules, domains: &[&str]) -> Run {
-    let start = Instant::now();
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let sink = warnings.clone();
     let mut checker = DomainChecker::new(
@@ -64,7 +62,6 @@ fn run(options: &DnsOptions, rules: &DnsRules, domains: &[&str]) -> Run {
         answers,
         stats,
         warnings,
-        elapsed: start.elapsed(),
     }
 }
 
@@ -275,7 +272,6 @@ fn timeout_is_unknown_after_retries() {
     assert_eq!(slow.status, DomainStatus::Unknown);
     assert_eq!(slow.detail, "timeout after 2 tries");
     assert_eq!(dns.count("slow-dns.com", RecordType::MX), 2);
-    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
 }
 
 fn many_domains(n: usize) -> Vec<String> {
@@ -326,7 +322,6 @@ fn lying_resolver_makes_everything_unknown_quickly_with_one_warning() {
     // Only the canaries were asked.
     assert_eq!(dns.total(), CANARIES.len(), "{:?}", dns.counts());
     assert_eq!(run.stats.lookups, CANARIES.len() as u64);
-    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
 }
 
 #[test]
@@ -365,7 +360,6 @@ fn silent_resolver_is_given_up_quickly() {
     );
     // Two tries per canary, nothing else.
     assert_eq!(dns.total(), 2 * CANARIES.len(), "{:?}", dns.counts());
-    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
 }
 
 #[test]
@@ -389,7 +383,6 @@ fn dead_dns_server_is_given_up_quickly() {
         "{}",
         run.warnings[0]
     );
-    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
 }
 
 #[test]
@@ -399,18 +392,20 @@ fn expired_cache_entries_are_queried_again() {
     let options = options(dns.addr, 1000, cache_file(&dir));
     let rules = DnsRules {
         min_ttl_secs: 0,
-        max_ttl_secs: 1,
+        max_ttl_secs: 3,
         negative_min_ttl_secs: 0,
-        negative_max_ttl_secs: 1,
+        negative_max_ttl_secs: 3,
         ..fast_rules()
     };
+    // 3 s rather than 1 s: the "still fresh" run below must start within the TTL, and a busy
+    // CI machine can stall for a second. See: #9
     let domains = ["acme-widgets.com", "does-not-exist-anywhere.com"];
     run(&options, &rules, &domains);
     // Still fresh.
     dns.reset_counts();
     let warm = run(&options, &rules, &domains);
     assert_eq!((warm.stats.cache_hits, dns.total()), (2, 0));
-    std::thread::sleep(Duration::from_millis(1100));
+    std::thread::sleep(Duration::from_millis(3100));
     let expired = run(&options, &rules, &domains);
     assert_eq!(expired.stats.cache_hits, 0);
     assert_eq!(dns.count("acme-widgets.com", RecordType::MX), 1);
@@ -495,13 +490,13 @@ fn two_checkers_share_one_cache_at_once() {
 
 #[test]
 fn negative_answers_are_cached_for_the_soa_minimum_within_bounds() {
-    // A zone whose SOA minimum is 2 s: with wide bounds the NXDOMAIN lives 2 s in the cache.
+    // A zone whose SOA minimum is 3 s: with wide bounds the NXDOMAIN lives 3 s in the cache.
     let dns = DnsFixture::builder(Mode::Authority)
         .fixture_zones()
         .zone(
             zone_text("short-lived.net", "@ IN MX 10 mx.short-lived.net.")
-                .replace("1209600 600", "1209600 2")
-                .replace("$TTL 3600", "$TTL 2"),
+                .replace("1209600 600", "1209600 3")
+                .replace("$TTL 3600", "$TTL 3"),
         )
         .start();
     let dir = tempfile::tempdir().unwrap();
@@ -518,15 +513,18 @@ fn negative_answers_are_cached_for_the_soa_minimum_within_bounds() {
     );
     dns.reset_counts();
     assert_eq!(run(&options, &rules, &domains).stats.cache_hits, 1);
-    std::thread::sleep(Duration::from_millis(2100));
+    std::thread::sleep(Duration::from_millis(3100));
     assert_eq!(run(&options, &rules, &domains).stats.cache_hits, 0);
     assert_eq!(dns.count("gone.short-lived.net", RecordType::MX), 1);
 }
 
+/// The wall time of this (and of the give-ups above) is measured by `benches/dns.rs`, not
+/// asserted here: a busy CI machine would make a time limit flaky.
+// See: #9
 #[test]
 fn lookups_run_concurrently_within_the_bound() {
-    // 64 domains, each answer delayed 100 ms, 32 in flight: about 2 rounds after the canaries
-    // (~0.3 s); one at a time would take 6.4 s.
+    // 64 domains, each answer delayed 100 ms, 32 in flight at most: the server sees many
+    // queries waiting at once, and never more than 32.
     let dns = DnsFixture::builder(Mode::Authority)
         .fixture_zones()
         .delay(Duration::from_millis(100))
@@ -534,14 +532,10 @@ fn lookups_run_concurrently_within_the_bound() {
     let (domains, run) = run_many(dns.addr, 1000, 64);
     assert!(all_have(&run, &domains, DomainStatus::NoDomain));
     assert_eq!(dns.total(), 64 + CANARIES.len());
+    let most = dns.most_in_flight();
+    assert!(most <= 32, "{most} queries in flight, over the bound of 32");
     assert!(
-        run.elapsed < Duration::from_millis(1500),
-        "{:?}",
-        run.elapsed
-    );
-    assert!(
-        run.elapsed >= Duration::from_millis(300),
-        "{:?}",
-        run.elapsed
+        most >= 16,
+        "only {most} queries in flight at once: not concurrent"
     );
 }

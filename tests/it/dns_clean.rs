@@ -1,6 +1,10 @@
 //! `clean` and `check` end to end with DNS against a loopback server the tests start: per-row
 //! DNS reasons, the typo rule meeting DNS, the lying resolver, and the warm cache.
 
+use std::collections::BTreeSet;
+
+use hickory_proto::rr::RecordType;
+
 use crate::support::dns::{DnsFixture, Mode, zone_text};
 use crate::support::run::TestRun;
 
@@ -56,7 +60,6 @@ fn every_dns_class_decides_its_rows() {
         .file("in.csv", CONTACTS)
         .args(dns_args(&dns))
         .run();
-    assert_eq!(run.status, 0, "{}", run.stderr);
     for (email, reason) in [
         ("ann@acme-widgets.com", "keep"),
         ("bob@nullmx.net", "null_mx"),
@@ -104,7 +107,6 @@ fn every_dns_class_decides_its_rows() {
         )
         .args(dns_args(&dns))
         .run();
-    assert_eq!(again.status, 0, "{}", again.stderr);
     let report = again.report();
     assert_eq!(report["domains"]["cache_hits"], 11, "{report}");
     for file in ["clean.csv", "review.csv", "suppressed.csv"] {
@@ -114,10 +116,24 @@ fn every_dns_class_decides_its_rows() {
             "{file}: the cache changes no decision"
         );
     }
+    // See: #9 (this asked for "acme-widgets.com." with its trailing dot, a name the fixture
+    // never records, so it counted 0 whatever the cache did)
     assert_eq!(
-        dns.count("acme-widgets.com.", hickory_proto::rr::RecordType::MX),
+        dns.count("acme-widgets.com", RecordType::MX),
         0,
-        "no query for cached domains"
+        "no query for cached domains: {:?}",
+        dns.counts()
+    );
+    // The SERVFAIL answer is not cached and is the only domain of the list asked for again;
+    // the canaries are asked afresh on every run (the resolver is judged each time).
+    let asked: BTreeSet<String> = dns.counts().into_keys().map(|(name, _)| name).collect();
+    assert_eq!(
+        asked,
+        BTreeSet::from(
+            ["flaky-dns.com", "gmail.com", "outlook.com", "yahoo.com"].map(String::from)
+        ),
+        "{:?}",
+        dns.counts()
     );
 }
 
@@ -127,8 +143,8 @@ fn a_lying_resolver_sends_rows_to_review_not_to_suppressed() {
     let run = TestRun::new()
         .file("in.csv", CONTACTS)
         .args(dns_args(&dns).into_iter().filter(|a| a != "--quiet"))
+        .expect_stderr_contains("warning")
         .run();
-    assert_eq!(run.status, 0, "{}", run.stderr);
     let report = run.report();
     assert_eq!(report["domains"]["resolver_trusted"], false);
     assert_eq!(
@@ -172,8 +188,8 @@ fn check_uses_dns_too() {
             "bob@nullmx.net",
             "ann@acme-widgets.com",
         ])
+        .stdout_allowed()
         .run();
-    assert_eq!(run.status, 0, "{}", run.stderr);
     let lines: Vec<serde_json::Value> = run
         .stdout
         .lines()

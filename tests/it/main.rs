@@ -18,3 +18,4 @@ mod outputs;
 mod privacy;
 mod props;
 mod support;
+mod tests;

@@ -4,11 +4,13 @@
 //! authority (zone files from `tests/fixtures/dns/`) behind a small UDP front. The front is the
 //! address the code under test talks to: it counts every query per (name, type), and can
 //! answer SERVFAIL, stay silent (timeouts) or answer NXDOMAIN for every name (a lying
-//! resolver), for chosen names or for all of them, and delay answers.
+//! resolver), for chosen names or for all of them, and delay answers. It also records how many
+//! queries were waiting for their answer at once, at most.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,6 +95,7 @@ pub(crate) struct DnsFixture {
     /// Where to send queries (`--dns-server`).
     pub(crate) addr: SocketAddr,
     counts: Arc<Mutex<Counts>>,
+    in_flight: Arc<InFlight>,
     _server: Option<Server<Catalog>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -134,6 +137,7 @@ impl DnsFixture {
             }
         }
         let counts = Arc::new(Mutex::new(Counts::new()));
+        let in_flight = Arc::new(InFlight::default());
         let (addr, server) = runtime.block_on(async {
             let mut catalog = Catalog::new();
             for text in &zones {
@@ -158,12 +162,19 @@ impl DnsFixture {
 
             let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind front"));
             let addr = front.local_addr().expect("front addr");
-            tokio::spawn(front_loop(front, authority, builder, counts.clone()));
+            tokio::spawn(front_loop(
+                front,
+                authority,
+                builder,
+                counts.clone(),
+                in_flight.clone(),
+            ));
             (addr, server)
         });
         DnsFixture {
             addr,
             counts,
+            in_flight,
             _server: Some(server),
             runtime: Some(runtime),
         }
@@ -175,7 +186,16 @@ impl DnsFixture {
     }
 
     /// Queries received for `name` and `record_type`.
+    ///
+    /// # Panics
+    /// When `name` is not in the form the counts are kept in (lower case, no trailing dot): such
+    /// a name would always count 0, and a test asserting 0 could never fail.
+    // See: #9 (a test asked for "acme-widgets.com." and so always saw 0)
     pub(crate) fn count(&self, name: &str, record_type: RecordType) -> usize {
+        assert!(
+            !name.ends_with('.') && name == name.to_ascii_lowercase(),
+            "count({name:?}): counts are kept per lower-case name without the trailing dot"
+        );
         self.counts()
             .get(&(name.to_string(), record_type))
             .copied()
@@ -187,9 +207,15 @@ impl DnsFixture {
         self.counts().values().sum()
     }
 
-    /// Forgets the counts so far.
+    /// Forgets the counts so far (the most in flight too).
     pub(crate) fn reset_counts(&self) {
         self.counts.lock().expect("counts").clear();
+        self.in_flight.most.store(0, Ordering::SeqCst);
+    }
+
+    /// The most queries that were received and not yet answered (or dropped) at one time.
+    pub(crate) fn most_in_flight(&self) -> usize {
+        self.in_flight.most.load(Ordering::SeqCst)
     }
 }
 
@@ -206,11 +232,36 @@ impl Drop for DnsFixture {
     }
 }
 
+/// Queries received and not yet answered: now, and the most so far.
+#[derive(Debug, Default)]
+struct InFlight {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+/// One query in flight, from its arrival until its task ends (answered, dropped or silent).
+struct InFlightGuard(Arc<InFlight>);
+
+impl InFlightGuard {
+    fn new(in_flight: Arc<InFlight>) -> InFlightGuard {
+        let now = in_flight.now.fetch_add(1, Ordering::SeqCst) + 1;
+        in_flight.most.fetch_max(now, Ordering::SeqCst);
+        InFlightGuard(in_flight)
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn front_loop(
     front: Arc<UdpSocket>,
     authority: SocketAddr,
     builder: DnsFixtureBuilder,
     counts: Arc<Mutex<Counts>>,
+    in_flight: Arc<InFlight>,
 ) {
     let builder = Arc::new(builder);
     let mut buffer = vec![0u8; 4096];
@@ -237,7 +288,9 @@ async fn front_loop(
             .or_default() += 1;
         let builder = builder.clone();
         let front = front.clone();
+        let guard = InFlightGuard::new(in_flight.clone());
         tokio::spawn(async move {
+            let _guard = guard;
             if !builder.delay.is_zero() {
                 tokio::time::sleep(builder.delay).await;
             }
