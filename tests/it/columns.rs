@@ -31,6 +31,16 @@ fn with_log(events_name: &str, events: Vec<u8>) -> RunResult {
         .clean(&["--engagement", &format!("{{dir}}/{events_name}")])
 }
 
+/// [`with_log`] for a log the run must refuse: exit 1 with a message.
+fn refused_log(events_name: &str, events: Vec<u8>) -> RunResult {
+    TestRun::new()
+        .file("in.csv", sample("contacts.csv"))
+        .file(events_name, events)
+        .expect_status(1)
+        .stderr_allowed()
+        .clean(&["--engagement", &format!("{{dir}}/{events_name}")])
+}
+
 /// Asserts that a failed run's stderr is one short line without any address from the data.
 fn assert_private(run: &RunResult) {
     assert_eq!(run.status, 1, "{}", run.stderr);
@@ -113,7 +123,7 @@ fn a_stray_quote_in_an_event_log_names_the_line_not_the_rest_of_the_file() {
         let event = if i == 100 { "\"open" } else { "open" };
         log.push_str(&format!("u{i}@example.com,{event},2024-01-02\n"));
     }
-    let run = with_log("events.csv", log.into_bytes());
+    let run = refused_log("events.csv", log.into_bytes());
     assert_private(&run);
     assert!(
         run.stderr.contains("events.csv") && run.stderr.contains("line 102"),
@@ -126,7 +136,11 @@ fn a_stray_quote_in_an_event_log_names_the_line_not_the_rest_of_the_file() {
 #[test]
 fn headerless_files_and_mistyped_columns_never_print_a_row() {
     let rows = "jane@acme-widgets.com,Jane,2024-01-02\nbob@acme-widgets.com,Bob,2024-01-03\n";
-    let headerless = TestRun::new().file("in.csv", rows).clean(&[]);
+    let headerless = TestRun::new()
+        .file("in.csv", rows)
+        .expect_status(1)
+        .stderr_allowed()
+        .clean(&[]);
     assert_private(&headerless);
     assert!(
         headerless.stderr.contains("looks like data")
@@ -136,6 +150,8 @@ fn headerless_files_and_mistyped_columns_never_print_a_row() {
     );
     let mistyped = TestRun::new()
         .file("in.csv", rows)
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--email-column", "e-mail"]);
     assert_private(&mistyped);
     assert!(
@@ -144,7 +160,7 @@ fn headerless_files_and_mistyped_columns_never_print_a_row() {
         mistyped.stderr
     );
     let log = "jane@acme-widgets.com,open,2024-01-02\nbob@acme-widgets.com,open,2024-01-03\n";
-    let headerless_log = with_log("events.csv", log.into());
+    let headerless_log = refused_log("events.csv", log.into());
     assert_private(&headerless_log);
     assert!(
         headerless_log.stderr.contains("no `email` column")
@@ -158,7 +174,11 @@ fn headerless_files_and_mistyped_columns_never_print_a_row() {
 #[test]
 fn control_characters_in_column_names_are_escaped() {
     let hostile = "name\u{1b}[2J,note\u{7}\u{202e}\nJane,x\n";
-    let contacts = TestRun::new().file("in.csv", hostile).clean(&[]);
+    let contacts = TestRun::new()
+        .file("in.csv", hostile)
+        .expect_status(1)
+        .stderr_allowed()
+        .clean(&[]);
     assert_eq!(contacts.status, 1, "{}", contacts.stderr);
     assert!(
         contacts
@@ -169,9 +189,11 @@ fn control_characters_in_column_names_are_escaped() {
     );
     let mistyped = TestRun::new()
         .file("in.csv", hostile)
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--email-column", "mail\u{1b}]0;x\u{7}"]);
     assert_eq!(mistyped.status, 1, "{}", mistyped.stderr);
-    let log = with_log("events.csv", hostile.into());
+    let log = refused_log("events.csv", hostile.into());
     assert_eq!(log.status, 1, "{}", log.stderr);
     for run in [&contacts, &mistyped, &log] {
         assert!(

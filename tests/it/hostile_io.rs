@@ -26,6 +26,8 @@ fn dns_clean(run: TestRun, dns: &DnsFixture, extra: &[&str]) -> RunResult {
         "2026-11-01",
     ])
     .args(extra)
+    // The tests read the warnings and the summary on stderr themselves.
+    .stderr_allowed()
     .run()
 }
 
@@ -201,6 +203,8 @@ fn an_oversized_rules_file_is_refused_before_it_is_held() {
     let run = TestRun::new()
         .file("in.csv", CONTACTS)
         .file("big.toml", &big)
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--rules", "{dir}/big.toml"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert!(
@@ -211,6 +215,8 @@ fn an_oversized_rules_file_is_refused_before_it_is_held() {
     // An endless file stops at the limit (the old code read it into memory until killed).
     let run = TestRun::new()
         .file("in.csv", CONTACTS)
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--rules", "/dev/zero"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert!(run.stderr.contains("limit of 1 MiB"), "{}", run.stderr);
@@ -235,6 +241,8 @@ fn dns_numbers_in_the_rules_are_bounded() {
         let run = TestRun::new()
             .file("in.csv", CONTACTS)
             .file("r.toml", rules)
+            .expect_status(1)
+            .stderr_allowed()
             .clean(&["--rules", "{dir}/r.toml"]);
         assert_eq!(run.status, 1, "{rules}: {}", run.stderr);
         assert!(
@@ -253,6 +261,8 @@ fn an_overlong_suppression_line_is_an_error_naming_the_line() {
     let run = TestRun::new()
         .file("in.csv", CONTACTS)
         .file("list.txt", &list)
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--suppress", "{dir}/list.txt"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert!(
@@ -265,11 +275,15 @@ fn an_overlong_suppression_line_is_an_error_naming_the_line() {
     let run = TestRun::new()
         .file("in.csv", CONTACTS)
         .file("list.csv", &list)
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--suppress", "{dir}/list.csv"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert!(run.stderr.contains("line 3 is longer"), "{}", run.stderr);
     let run = TestRun::new()
         .file("in.csv", CONTACTS)
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--suppress", "/dev/zero"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert!(run.stderr.contains("line 1 is longer"), "{}", run.stderr);
@@ -317,6 +331,8 @@ fn an_empty_suppression_list_is_an_error_naming_it() {
         let run = TestRun::new()
             .file("in.csv", CONTACTS)
             .file("empty.txt", content)
+            .expect_status(1)
+            .stderr_allowed()
             .clean(&["--suppress", "{dir}/empty.txt"]);
         assert_eq!(run.status, 1, "{content:?}: {}", run.stderr);
         assert!(
@@ -343,6 +359,8 @@ fn empty_canary_and_inverted_ttl_bounds_are_refused() {
         let run = TestRun::new()
             .file("in.csv", CONTACTS)
             .file("r.toml", rules)
+            .expect_status(1)
+            .stderr_allowed()
             .clean(&["--rules", "{dir}/r.toml"]);
         assert_eq!(run.status, 1, "{rules}: {}", run.stderr);
         assert!(run.stderr.contains(expected), "{}", run.stderr);
@@ -364,7 +382,11 @@ fn out_of_range_command_line_numbers_exit_2_naming_the_range() {
         (["--jobs", "30000"], "30000 is out of range; use 1 to"),
         (["--jobs", "0"], "0 is out of range; use 1 to"),
     ] {
-        let run = TestRun::new().file("in.csv", CONTACTS).clean(&args);
+        let run = TestRun::new()
+            .file("in.csv", CONTACTS)
+            .expect_status(2)
+            .stderr_allowed()
+            .clean(&args);
         assert_eq!(run.status, 2, "{args:?}: {}", run.stderr);
         assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
         assert!(!run.path("out").exists(), "nothing was started");

@@ -43,6 +43,8 @@ fn escape_sequences_from_a_header_never_reach_the_terminal() {
             "in.csv",
             "\"e\u{1b}[2J\u{1b}[31mmail\",\"na\u{202e}me\"\na@example.com,A\n",
         )
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--email-column", "address"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
@@ -83,6 +85,8 @@ fn an_out_dir_that_is_not_a_folder_says_so_and_what_to_do() {
 fn a_missing_file_says_to_check_the_path() {
     let run = TestRun::new()
         .args(["clean", "missing.csv", "--out-dir", "out", "--no-dns"])
+        .expect_status(1)
+        .stderr_allowed()
         .run();
     assert_eq!(run.status, 1);
     assert_eq!(

@@ -73,6 +73,8 @@ fn an_input_inside_the_out_dir_named_like_an_output_is_refused() {
             "--no-dns",
             "--quiet",
         ])
+        .expect_status(1)
+        .stderr_allowed()
         .run();
     assert_eq!(result.status, 1, "{}", result.stderr);
     assert_eq!(result.stderr.lines().count(), 1, "{}", result.stderr);
@@ -97,7 +99,10 @@ fn a_suppression_list_reached_through_a_symlink_is_refused() {
         run.dir().join("list.txt"),
     )
     .expect("symlink");
-    let result = run.clean(&["--suppress", "{dir}/list.txt"]);
+    let result = run
+        .expect_status(1)
+        .stderr_allowed()
+        .clean(&["--suppress", "{dir}/list.txt"]);
     assert_eq!(result.status, 1, "{}", result.stderr);
     assert!(
         result.stderr.contains("suppressed.csv")

@@ -36,7 +36,11 @@ fn contacts() -> String {
 #[test]
 fn contact_file_errors_quote_no_address() {
     // A headerless file: its first row is data.
-    let headerless = TestRun::new().file("in.csv", addresses(50)).clean(&[]);
+    let headerless = TestRun::new()
+        .file("in.csv", addresses(50))
+        .expect_status(1)
+        .stderr_allowed()
+        .clean(&[]);
     assert_eq!(headerless.status, 1);
     assert_private(&headerless, "headerless contacts");
     // A mistyped --email-column.
@@ -45,6 +49,8 @@ fn contact_file_errors_quote_no_address() {
             "in.csv",
             format!("person0@{SECRET}.com,x\n{}", addresses(10)),
         )
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--email-column", "mail"]);
     assert_eq!(mistyped.status, 1);
     assert_private(&mistyped, "mistyped --email-column");
@@ -52,6 +58,8 @@ fn contact_file_errors_quote_no_address() {
     let signup = TestRun::new()
         .file("in.csv", contacts())
         .file("events.csv", "email,event,timestamp\n")
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&[
             "--signup-column",
             "joined",
@@ -62,7 +70,11 @@ fn contact_file_errors_quote_no_address() {
     // Binary junk with addresses in it.
     let mut junk = addresses(20).into_bytes();
     junk.extend_from_slice(&[0, 159, 146, 150, 0, 0, 1, 2]);
-    let binary = TestRun::new().file("in.csv", junk).clean(&[]);
+    let binary = TestRun::new()
+        .file("in.csv", junk)
+        .expect_status(1)
+        .stderr_allowed()
+        .clean(&[]);
     assert_private(&binary, "binary contacts");
 }
 
@@ -77,6 +89,8 @@ fn event_log_errors_quote_no_address() {
     let stray = TestRun::new()
         .file("in.csv", contacts())
         .file("events.csv", log)
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--engagement", "{dir}/events.csv"]);
     assert_private(&stray, "stray quote in an event log");
     // A headerless log.
@@ -88,6 +102,8 @@ fn event_log_errors_quote_no_address() {
                 .map(|i| format!("person{i}@{SECRET}.com,open,2026-01-01\n"))
                 .collect::<String>(),
         )
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--engagement", "{dir}/events.csv"]);
     assert_eq!(headerless.status, 1);
     assert_private(&headerless, "headerless event log");
@@ -98,6 +114,8 @@ fn event_log_errors_quote_no_address() {
             "events.json",
             format!("[{{\"email\": \"person0@{SECRET}.com\", \"event\": \"open\",]"),
         )
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--engagement", "{dir}/events.json"]);
     assert_private(&json, "malformed JSON log");
     // Wrong field counts and unreadable values.
@@ -109,6 +127,8 @@ fn event_log_errors_quote_no_address() {
                 "email,event,timestamp\nperson0@{SECRET}.com,open\nperson1@{SECRET}.com,open,2026-01-01,extra,more\nperson2@{SECRET}.com,open,not-a-date\n"
             ),
         )
+        .expect_status(0)
+        .stderr_allowed()
         .clean(&["--engagement", "{dir}/events.csv"]);
     assert_private(&ragged, "ragged event log");
 }
@@ -121,14 +141,18 @@ fn suppression_and_outcome_errors_quote_no_address() {
     let stray = TestRun::new()
         .file("in.csv", contacts())
         .file("suppress.csv", list)
+        .expect_status(0)
+        .stderr_allowed()
         .clean(&["--suppress", "{dir}/suppress.csv"]);
     assert_private(&stray, "stray quote in a suppression list");
     let no_column = TestRun::new()
         .file("in.csv", contacts())
         .file(
             "suppress.csv",
-            format!("address;note\nperson0@{SECRET}.com;x\n"),
+            format!("contact;note\nperson0@{SECRET}.com;x\n"),
         )
+        .expect_status(1)
+        .stderr_allowed()
         .clean(&["--suppress", "{dir}/suppress.csv"]);
     assert_private(&no_column, "suppression list without an address column");
     // A list without a header whose first line has two cells: not a header to print.
@@ -138,6 +162,8 @@ fn suppression_and_outcome_errors_quote_no_address() {
             "suppress.csv",
             format!("person0@{SECRET}.com,unsubscribed\nperson1@{SECRET}.com,complained\n"),
         )
+        .expect_status(0)
+        .stderr_allowed()
         .clean(&["--suppress", "{dir}/suppress.csv"]);
     assert_private(&headerless, "headerless two-column suppression list");
     let outcomes = TestRun::new()
@@ -158,6 +184,8 @@ fn suppression_and_outcome_errors_quote_no_address() {
             "{dir}/outcomes.csv",
             "--no-dns",
         ])
+        .expect_status(1)
+        .stderr_allowed()
         .run();
     assert_private(&outcomes, "bench outcomes");
 }
