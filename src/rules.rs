@@ -116,7 +116,10 @@ impl RuleSet {
     pub fn parse(text: &str, path: &Path) -> Result<RuleSet> {
         let file: RulesFile = toml::from_str(text).map_err(|e| Error::Rules {
             path: path.to_path_buf(),
-            message: one_line(&e.to_string()),
+            message: format!(
+                "{}; fix it (`listwash rules --defaults` shows every key with its meaning)",
+                one_line(&e.to_string())
+            ),
         })?;
         file.lists.validate().map_err(|message| Error::Rules {
             path: path.to_path_buf(),

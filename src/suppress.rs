@@ -342,7 +342,12 @@ fn read_failure(error: &std::io::Error, line_number: u64) -> String {
             MAX_LINE_BYTES / 1024
         );
     }
-    format!("line {line_number}: cannot read: {error}")
+    let hint = match error.kind() {
+        std::io::ErrorKind::IsADirectory => "give the list file inside this folder",
+        std::io::ErrorKind::InvalidData => "check that it is a text file",
+        _ => "check that the file is complete and readable",
+    };
+    format!("line {line_number}: cannot read ({hint}): {error}")
 }
 
 /// Splits one line of a simple CSV (quotes honoured, no embedded newlines). Used for line 1.

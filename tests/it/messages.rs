@@ -94,3 +94,22 @@ fn a_missing_file_says_to_check_the_path() {
         "listwash: missing.csv: cannot read (check the path): No such file or directory (os error 2)"
     );
 }
+
+#[test]
+fn a_folder_given_as_a_list_or_bad_rules_say_what_to_do() {
+    // See: #16 ("every error message says what to do next")
+    let run = TestRun::new()
+        .file("in.csv", "email\na@example.com\n")
+        .file("lists/one.txt", "b@example.com\n")
+        .expect_status(1)
+        .expect_stderr_contains("give the list file inside this folder")
+        .clean(&["--suppress", "{dir}/lists"]);
+    assert!(run.stderr.contains("lists"), "{}", run.stderr);
+    TestRun::new()
+        .file("in.csv", "email\na@example.com\n")
+        .file("rules.toml", "retry = 3\n")
+        .expect_status(1)
+        .expect_stderr_contains("unknown field `retry`")
+        .expect_stderr_contains("`listwash rules --defaults` shows every key")
+        .clean(&["--rules", "{dir}/rules.toml"]);
+}
