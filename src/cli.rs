@@ -82,6 +82,10 @@ pub(crate) struct CleanArgs {
     #[arg(long, value_name = "N", value_parser = parse_jobs)]
     pub(crate) jobs: Option<u16>,
     /// No progress bar or summary.
+    /// When another run is writing to the output folder, wait for it to finish (at most
+    /// SECONDS, or as long as it takes) instead of exiting 1.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1)]
+    pub(crate) wait: Option<Option<u64>>,
     #[arg(long, short)]
     pub(crate) quiet: bool,
     /// Progress on stderr: on a terminal only (auto), always, or never.

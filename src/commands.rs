@@ -119,6 +119,9 @@ fn clean(args: CleanArgs) -> Result<(), Error> {
         },
         file_mode: args.file_mode,
         cancel,
+        wait: args
+            .wait
+            .map(|seconds| seconds.map_or(Duration::MAX, Duration::from_secs)),
     };
     let terminal = std::io::stderr().is_terminal();
     let show = !args.quiet

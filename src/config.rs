@@ -57,6 +57,9 @@ pub struct CleanConfig {
     pub file_mode: u32,
     /// Set by a Ctrl-C handler; the run stops at the next batch and removes its temporary files.
     pub cancel: Arc<AtomicBool>,
+    /// `--wait`: how long to wait for another run holding the output folder (`None`: refuse
+    /// at once; [`std::time::Duration::MAX`]: as long as it takes).
+    pub wait: Option<std::time::Duration>,
 }
 
 #[cfg(test)]
@@ -80,6 +83,7 @@ impl CleanConfig {
             cells: CellPolicy::Unchanged,
             file_mode: 0o600,
             cancel: Arc::new(AtomicBool::new(false)),
+            wait: None,
         }
     }
 }

@@ -67,7 +67,7 @@ fn clean_with(
     let started = Instant::now();
     crate::write::check_collisions(&config.out_dir, &named_inputs(config))?;
     // One run per output folder, refused before any work (#16 item 3).
-    let lock = crate::write::lock_out_dir(&config.out_dir, None)?;
+    let lock = crate::write::lock_out_dir(&config.out_dir, config.wait)?;
     let jobs = config
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

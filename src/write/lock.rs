@@ -40,19 +40,26 @@ impl OutputLock {
     /// [`Error::Lock`] when the lock file cannot be created, opened or locked.
     pub fn acquire(dir: &Path, wait: Option<Duration>) -> Result<OutputLock> {
         let path = dir.join(LOCK_FILE);
-        let deadline = wait.map(|w| Instant::now() + w);
+        // A wait too long to add to the clock (`--wait` with no limit) never ends.
+        let started = Instant::now();
+        let waiting = |wait: Duration| started.checked_add(wait).is_none_or(|d| Instant::now() < d);
         let lock_error = |source| Error::Lock {
             path: path.clone(),
             source,
         };
-        for _ in 0..ATTEMPTS {
+        let mut attempts = 0;
+        // Waiting for a holder costs no attempt; only a lock file that vanishes or is
+        // replaced under us does.
+        while attempts < ATTEMPTS {
+            attempts += 1;
             let Some((file, writable)) = open(&path).map_err(lock_error)? else {
                 continue; // removed between our two opens: try again
             };
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
-                    if deadline.is_some_and(|d| Instant::now() < d) {
+                    if wait.is_some_and(waiting) {
+                        attempts -= 1;
                         std::thread::sleep(POLL);
                         continue;
                     }

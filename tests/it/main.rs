@@ -19,3 +19,4 @@ mod privacy;
 mod props;
 mod support;
 mod tests;
+mod wait;
