@@ -262,6 +262,56 @@ mod tests {
     }
 
     #[test]
+    fn list_entries_are_validated() {
+        let valid = ListsConfig {
+            disposable_deny: vec!["throwaway.example".into()],
+            role_accounts: vec!["info".into()],
+            ..ListsConfig::default()
+        };
+        assert_eq!(valid.validate(), Ok(()));
+        for (config, key) in [
+            (
+                ListsConfig {
+                    disposable_deny: vec!["nodot".into()],
+                    ..ListsConfig::default()
+                },
+                "lists.disposable_deny: `nodot`",
+            ),
+            (
+                ListsConfig {
+                    disposable_allow: vec!["a@b.com".into()],
+                    ..ListsConfig::default()
+                },
+                "lists.disposable_allow: `a@b.com`",
+            ),
+            (
+                ListsConfig {
+                    typo_targets: vec![" gmail.com".into()],
+                    ..ListsConfig::default()
+                },
+                "lists.typo_targets: ` gmail.com`",
+            ),
+            (
+                ListsConfig {
+                    role_accounts: vec![String::new()],
+                    ..ListsConfig::default()
+                },
+                "lists.role_accounts: ``",
+            ),
+            (
+                ListsConfig {
+                    role_accounts: vec!["info@x.com".into()],
+                    ..ListsConfig::default()
+                },
+                "lists.role_accounts: `info@x.com`",
+            ),
+        ] {
+            let error = config.validate().expect_err(key);
+            assert!(error.starts_with(key), "{error}");
+        }
+    }
+
+    #[test]
     fn roles_ignore_plus_tags() {
         let l = lists();
         assert!(l.is_role("info"));
