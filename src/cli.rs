@@ -32,6 +32,29 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Print the default rules file, commented.
     Rules(RulesArgs),
+    /// Inspect (`stats`) or prune expired entries from (`prune`) the DNS domain cache.
+    Cache(CacheArgs),
+}
+
+/// `listwash cache stats|prune [--cache FILE] [--json]` (issue 13, part 4).
+#[derive(Debug, Args)]
+pub(crate) struct CacheArgs {
+    /// `stats`: entries, by status, ages, size on disk; `prune`: remove expired entries.
+    #[arg(value_enum, value_name = "ACTION")]
+    pub(crate) action: CacheAction,
+    /// The cache file (default: the one `clean` uses, in the user's cache directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cache: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// What `listwash cache` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CacheAction {
+    Stats,
+    Prune,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,10 @@ use listwash::resolve::{CacheLocation, DnsOptions, WarnSink};
 use listwash::rules::{DEFAULT_RULES, RuleSet};
 use listwash::write::CellPolicy;
 
-use crate::cli::{BenchArgs, CheckArgs, CleanArgs, Cli, Command, DecideOptions, ProgressMode};
+use crate::cli::{
+    BenchArgs, CacheAction, CacheArgs, CheckArgs, CleanArgs, Cli, Command, DecideOptions,
+    ProgressMode,
+};
 use crate::say;
 
 /// Runs the command the user asked for.
@@ -24,6 +27,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), Error> {
         Command::Check(args) => check(args),
         Command::Bench(args) => bench(args),
         Command::Rules(_) => write_stdout(DEFAULT_RULES.as_bytes()),
+        Command::Cache(args) => cache(args),
     }
 }
 
@@ -196,4 +200,73 @@ fn bench(args: BenchArgs) -> Result<(), Error> {
         return write_stdout(format!("{text}\n").as_bytes());
     }
     write_stdout(render::bench_table(&report, args.outcomes.is_some()).as_bytes())
+}
+
+/// `listwash cache stats|prune`: one JSON object with `--json`, else a few lines of text.
+fn cache(args: CacheArgs) -> Result<(), Error> {
+    use listwash::resolve::{cache_prune, cache_stats, default_cache_path};
+    let Some(path) = args.cache.or_else(default_cache_path) else {
+        return Err(Error::Cache {
+            path: "<none>".into(),
+            message: "this system has no user cache directory; give --cache FILE".into(),
+        });
+    };
+    let shown = render::escape_controls(&path.display().to_string());
+    let (json, text) = match args.action {
+        CacheAction::Stats => {
+            let s = cache_stats(&path)?;
+            let statuses: Vec<String> = s
+                .by_status
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let at = |t: &Option<String>| t.clone().unwrap_or_else(|| "-".into());
+            let text = if s.exists {
+                format!(
+                    "cache {shown}\nsize on disk {} bytes\nentries {} ({} expired, {} unreadable)\n\
+                     by status {}\noldest stored {}\nnewest stored {}\nnext expiry {}\n",
+                    s.size_bytes,
+                    s.entries,
+                    s.expired,
+                    s.unreadable,
+                    if statuses.is_empty() {
+                        "-".into()
+                    } else {
+                        statuses.join(", ")
+                    },
+                    at(&s.oldest_stored),
+                    at(&s.newest_stored),
+                    at(&s.next_expiry)
+                )
+            } else {
+                format!("cache {shown}\nno cache file there yet (entries 0)\n")
+            };
+            (serde_json::to_string(&s), text)
+        }
+        CacheAction::Prune => {
+            let p = cache_prune(&path)?;
+            let text = if p.exists {
+                format!(
+                    "cache {shown}\npruned {} expired entries ({} unreadable); {} entries left; \
+                     size {} -> {} bytes\n",
+                    p.removed_expired,
+                    p.removed_unreadable,
+                    p.remaining,
+                    p.size_before,
+                    p.size_after
+                )
+            } else {
+                format!("cache {shown}\nno cache file there; pruned 0 expired entries\n")
+            };
+            (serde_json::to_string(&p), text)
+        }
+    };
+    if args.json {
+        let json = json.map_err(|e| Error::Write {
+            path: "<stdout>".into(),
+            source: std::io::Error::other(e),
+        })?;
+        return write_stdout(format!("{json}\n").as_bytes());
+    }
+    write_stdout(text.as_bytes())
 }

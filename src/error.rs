@@ -170,6 +170,15 @@ pub enum Error {
         #[source]
         source: MayQuoteData,
     },
+    /// `listwash cache` could not use the domain cache (locked, not a listwash cache,
+    /// corrupt, unreadable); the message names the file, says what was not done and what to do.
+    #[error("{message}")]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// The whole message.
+        message: String,
+    },
 }
 
 /// What to do about a file that cannot be read.

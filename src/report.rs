@@ -73,6 +73,8 @@ pub struct DomainsReport {
     pub checked: bool,
     /// Warnings given about DNS.
     pub warnings: Vec<String>,
+    /// When and why the DNS circuit breaker opened (`null`: it did not).
+    pub breaker: Option<crate::resolve::BreakerReport>,
 }
 
 /// `engagement`.

@@ -412,6 +412,7 @@ fn build_report(
             resolver_trusted: checked && dns.resolver_trusted,
             checked,
             warnings: dns.warnings.clone(),
+            breaker: dns.breaker.clone(),
         },
         engagement: (!config.decide.engagement.is_empty()).then(|| EngagementReport {
             logs: decider.history().stats().clone(),

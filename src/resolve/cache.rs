@@ -34,10 +34,10 @@ use super::classify::provider_name;
 use super::{DomainInfo, DomainStatus, Warner};
 
 /// Domain → JSON-encoded [`Entry`]. The `_v1` suffix is the entry format's version.
-const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("domains_v1");
+pub(super) const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("domains_v1");
 
 /// How long to wait for another run to release the file before going on without it.
-const LOCK_WAIT: Duration = Duration::from_secs(3);
+pub(super) const LOCK_WAIT: Duration = Duration::from_secs(3);
 
 /// Memory redb may use for its page cache while the file is open.
 const PAGE_CACHE_BYTES: usize = 32 * 1024 * 1024;
@@ -48,13 +48,17 @@ const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0
 /// One cached answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Entry {
-    status: DomainStatus,
+    pub(super) status: DomainStatus,
     mx_hosts: Vec<String>,
     parked: bool,
     provider: Option<String>,
     detail: String,
     /// Unix time in milliseconds after which the entry must be re-queried.
-    expires_ms: u64,
+    pub(super) expires_ms: u64,
+    /// Unix time in milliseconds when the answer was received (absent in entries written
+    /// before `listwash cache stats` existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) stored_ms: Option<u64>,
 }
 
 impl Entry {
@@ -67,6 +71,7 @@ impl Entry {
             provider: info.provider.map(str::to_string),
             detail: info.detail.clone(),
             expires_ms: now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+            stored_ms: Some(now_ms()),
         }
     }
 
@@ -81,7 +86,7 @@ impl Entry {
     }
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -90,11 +95,11 @@ fn now_ms() -> u64 {
 
 /// The cache file of one run.
 pub(crate) struct Cache {
-    path: PathBuf,
+    pub(super) path: PathBuf,
 }
 
 /// Why the file could not be opened.
-enum OpenError {
+pub(super) enum OpenError {
     /// Another run held the lock for longer than [`LOCK_WAIT`].
     Busy,
     /// The file is not a listwash cache (what it is instead): it is never written to.
@@ -107,7 +112,7 @@ enum OpenError {
 
 /// How [`Cache::with_db`] opens the file.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     /// Open (or create), checking the whole file first when `true`.
     Open(bool),
     /// Empty a corrupt cache (verified to start with redb's header) and create it afresh.
@@ -197,9 +202,8 @@ impl Cache {
 
     fn warn_foreign(&self, what: &str, warner: &Warner) {
         warner.warn(&format!(
-            "domain cache {} is not a listwash cache ({what}); it was left untouched and this \
-             run goes on without a cache (give --cache a new file name, or --no-cache)",
-            self.path.display()
+            "{} and this run goes on without a cache (give --cache a new file name, or --no-cache)",
+            foreign_message(&self.path, what)
         ));
     }
 
@@ -293,10 +297,10 @@ impl Cache {
 
     /// Opens the file (waiting up to [`LOCK_WAIT`] for another run), runs `work`, closes it.
     /// The file is inspected first ([`inspect`]); a foreign file is never handed to redb.
-    fn with_db<T>(
+    pub(super) fn with_db<T>(
         &self,
         mode: Mode,
-        work: impl Fn(&Database) -> Result<T, OpenError>,
+        work: impl Fn(&mut Database) -> Result<T, OpenError>,
     ) -> Result<T, OpenError> {
         let deadline = Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(5);
@@ -315,11 +319,11 @@ impl Cache {
             // file altered behind its back, and a broken cache must never take the run down.
             let outcome = quietly(|| {
                 let backend = FileBackend::new(file)?;
-                let db = Database::builder()
+                let mut db = Database::builder()
                     .set_cache_size(PAGE_CACHE_BYTES)
                     .set_check_integrity_on_open(check_integrity)
                     .create_with_backend(backend)?;
-                Ok(work(&db))
+                Ok(work(&mut db))
             });
             match outcome {
                 Some(Ok(result)) => return result,
@@ -432,6 +436,15 @@ fn classify(file: File) -> Result<(File, Content), OpenError> {
         [0, 0, 0, 0, 0, 0, 0, 0, 0] => Ok((file, Content::Unstamped)),
         _ => Err(not_redb()),
     }
+}
+
+/// The start of the message about a file that is not a listwash cache (the same for `clean`'s
+/// warning and for `listwash cache`'s refusal).
+pub(super) fn foreign_message(path: &Path, what: &str) -> String {
+    format!(
+        "domain cache {} is not a listwash cache ({what}); it was left untouched",
+        path.display()
+    )
 }
 
 fn not_redb() -> OpenError {

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
@@ -16,7 +17,7 @@ use hickory_resolver::{Resolver, TokioResolver};
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::classify::{classify_mx, is_routable, normalise_host};
-use super::{DnsOptions, DnsRules, DomainInfo, DomainStatus, Warner};
+use super::{BreakerReport, DnsOptions, DnsRules, DomainInfo, DomainStatus, Warner};
 use crate::error::{Error, Result};
 
 /// A domain's answer and how long it may be cached (`None`: never, e.g. `Unknown`).
@@ -24,6 +25,9 @@ use crate::error::{Error, Result};
 pub(crate) struct Resolved {
     pub(crate) info: DomainInfo,
     pub(crate) ttl: Option<Duration>,
+    /// Every try of the deciding question timed out: the server said nothing at all (what
+    /// the circuit breaker counts).
+    pub(crate) silent: bool,
 }
 
 impl Resolved {
@@ -31,6 +35,7 @@ impl Resolved {
         Resolved {
             info: DomainInfo::unknown(detail),
             ttl: None,
+            silent: false,
         }
     }
 
@@ -44,6 +49,7 @@ impl Resolved {
                 detail,
             },
             ttl: Some(ttl),
+            silent: false,
         }
     }
 }
@@ -71,6 +77,10 @@ enum Answer {
     NoData(Option<u32>),
     /// No usable answer: the detail for `Unknown`.
     Failed(String),
+    /// Every try timed out (the detail for `Unknown`): no answer at all.
+    Silent(String),
+    /// Not sent: the circuit breaker is open.
+    Stopped,
 }
 
 /// Everything a resolving task needs; shared by all tasks of a [`super::DomainChecker`].
@@ -83,6 +93,14 @@ pub(crate) struct Network {
     pub(crate) lookups: AtomicU64,
     pub(crate) trust: OnceCell<Trust>,
     warner: Arc<Warner>,
+    /// Domains in a row, after the canaries, that got no answer at all (see [`Breaker`]).
+    silent_in_a_row: AtomicU32,
+    /// Domains resolved from the network after the canaries (answered or not).
+    resolved: AtomicU64,
+    /// Set once, when the circuit breaker opens.
+    pub(crate) breaker: OnceLock<BreakerReport>,
+    /// Domains not queried because the breaker was open.
+    pub(crate) skipped: AtomicU64,
 }
 
 impl Network {
@@ -145,6 +163,10 @@ impl Network {
             lookups: AtomicU64::new(0),
             trust: OnceCell::new(),
             warner,
+            silent_in_a_row: AtomicU32::new(0),
+            resolved: AtomicU64::new(0),
+            breaker: OnceLock::new(),
+            skipped: AtomicU64::new(0),
         })
     }
 
@@ -162,8 +184,57 @@ impl Network {
             Trust::Untrusted(detail) => Resolved::unknown(detail.clone()),
             Trust::Trusted(canaries) => match canaries.get(&domain) {
                 Some(answer) => answer.clone(),
-                None => self.resolve_uncached(&domain).await,
+                None if self.breaker.get().is_some() => self.stopped(),
+                None => {
+                    let resolved = self.resolve_uncached(&domain).await;
+                    self.count_for_breaker(&resolved);
+                    resolved
+                }
             },
+        }
+    }
+
+    /// The answer for a domain not queried because the breaker is open.
+    fn stopped(&self) -> Resolved {
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+        Resolved::unknown(BREAKER_DETAIL.into())
+    }
+
+    /// Counts a domain answered from the network after the canaries; opens the breaker (and
+    /// warns, once) when [`DnsRules::breaker_timeouts`] domains in a row got no answer at all.
+    fn count_for_breaker(&self, resolved: &Resolved) {
+        let domains = self.resolved.fetch_add(1, Ordering::Relaxed) + 1;
+        if resolved.info.detail == BREAKER_DETAIL {
+            // Stopped half-way (between its queries) by the breaker: already counted.
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if !resolved.silent {
+            self.silent_in_a_row.store(0, Ordering::Relaxed);
+            return;
+        }
+        let in_a_row = self.silent_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        let threshold = self.rules.breaker_timeouts;
+        if threshold == 0 || in_a_row < threshold {
+            return;
+        }
+        let report = BreakerReport {
+            after_domains: domains,
+            after_lookups: self.lookups.load(Ordering::Relaxed),
+            timeouts_in_a_row: in_a_row,
+            threshold,
+            reason: format!(
+                "{} stopped answering: {in_a_row} domains in a row got no answer                  (last: {}) after the canary domains had resolved",
+                self.server_name, resolved.info.detail
+            ),
+            skipped_domains: 0,
+        };
+        let message = format!(
+            "{}; DNS circuit breaker opened after {domains} domains and {} queries: no more              queries are sent this run, and the remaining DNS-dependent rows go to review as              dns_unknown (check the resolver, or raise [dns] breaker_timeouts in the rules file)",
+            report.reason, report.after_lookups
+        );
+        if self.breaker.set(report).is_ok() {
+            self.warner.warn(&message);
         }
     }
 
@@ -250,6 +321,7 @@ impl Network {
                 return Resolved {
                     info,
                     ttl: Some(ttl),
+                    silent: false,
                 };
             }
             Answer::NxDomain(negative_ttl) => {
@@ -261,6 +333,13 @@ impl Network {
             }
             Answer::NoData(negative_ttl) => negative_ttl,
             Answer::Failed(detail) => return Resolved::unknown(detail),
+            Answer::Silent(detail) => {
+                return Resolved {
+                    silent: true,
+                    ..Resolved::unknown(detail)
+                };
+            }
+            Answer::Stopped => return Resolved::unknown(BREAKER_DETAIL.into()),
         };
         let mut unroutable = Vec::new();
         for record_type in [RecordType::A, RecordType::AAAA] {
@@ -285,6 +364,7 @@ impl Network {
                                 detail: format!("no MX, {record_type} record (implicit MX)"),
                             },
                             ttl: Some(self.positive_ttl(ttl)),
+                            silent: false,
                         };
                     }
                     unroutable.extend(addresses);
@@ -293,6 +373,13 @@ impl Network {
                 Answer::Failed(detail) => {
                     return Resolved::unknown(format!("no MX; {record_type} lookup: {detail}"));
                 }
+                Answer::Silent(detail) => {
+                    return Resolved {
+                        silent: true,
+                        ..Resolved::unknown(format!("no MX; {record_type} lookup: {detail}"))
+                    };
+                }
+                Answer::Stopped => return Resolved::unknown(BREAKER_DETAIL.into()),
             }
         }
         let detail = match unroutable.first() {
@@ -311,7 +398,11 @@ impl Network {
         let tries = self.rules.retries.saturating_add(1);
         let mut backoff = Duration::from_millis(self.rules.retry_backoff_ms);
         let mut last = String::new();
+        let mut all_timeouts = true;
         for attempt in 1..=tries {
+            if self.breaker.get().is_some() {
+                return Answer::Stopped;
+            }
             self.lookups.fetch_add(1, Ordering::Relaxed);
             let failure = match self.resolver.lookup(name.clone(), record_type).await {
                 Ok(lookup) => {
@@ -358,6 +449,7 @@ impl Network {
                 }
                 Err(other) => return Answer::Failed(one_line(&other.to_string())),
             };
+            all_timeouts &= failure == "timeout";
             last = failure.to_string();
             if attempt < tries {
                 tokio::time::sleep(backoff).await;
@@ -365,7 +457,12 @@ impl Network {
             }
         }
         let plural = if tries == 1 { "try" } else { "tries" };
-        Answer::Failed(format!("{last} after {tries} {plural}"))
+        let detail = format!("{last} after {tries} {plural}");
+        if all_timeouts {
+            Answer::Silent(detail)
+        } else {
+            Answer::Failed(detail)
+        }
     }
 
     fn positive_ttl(&self, ttl: u32) -> Duration {
@@ -384,6 +481,10 @@ impl Network {
         )
     }
 }
+
+/// The detail of a domain not queried because the circuit breaker was open.
+pub(crate) const BREAKER_DETAIL: &str =
+    "not queried: the DNS circuit breaker opened (the resolver stopped answering)";
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")

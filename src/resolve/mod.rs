@@ -17,13 +17,23 @@
 //!   no query at all, canaries included.
 //! - Timeouts and SERVFAIL are retried ([`DnsRules::retries`]) with a doubling backoff; other
 //!   failures are not. A failure is `Unknown`, never a negative answer, and never cached.
+//! - The circuit breaker: once the canaries passed, when [`DnsRules::breaker_timeouts`]
+//!   domains in a row get no answer at all (every try timed out), the resolver is taken to
+//!   have died half-way. One warning goes to the [`WarnSink`], no further query is sent (not
+//!   even a pending retry), and every domain not yet answered is `Unknown` with a detail saying
+//!   so; answers already received are kept. [`DnsStats::breaker`] says when and why.
 //! - [`DomainChecker::finish`] writes every new answer to the cache in one transaction.
+//!
+//! `listwash cache stats` and `cache prune` are [`cache_stats`] and [`cache_prune`].
 //!
 //! This module never prints; warnings go to the [`WarnSink`] and into [`DnsStats::warnings`].
 
 mod cache;
 mod classify;
 mod lookup;
+mod upkeep;
+
+pub use upkeep::{CacheStats, PruneOutcome, cache_prune, cache_stats, default_cache_path};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -175,6 +185,10 @@ pub struct DnsRules {
     pub negative_min_ttl_secs: u64,
     /// ... and at most this many.
     pub negative_max_ttl_secs: u64,
+    /// The circuit breaker: after the canaries passed, this many domains in a row that got
+    /// no answer at all (every try timed out) stop all further queries for the run; the
+    /// remaining domains are `Unknown`. `0` never opens it.
+    pub breaker_timeouts: u32,
 }
 
 impl Default for DnsRules {
@@ -205,6 +219,7 @@ impl Default for DnsRules {
             max_ttl_secs: 7 * 86_400,
             negative_min_ttl_secs: 3_600,
             negative_max_ttl_secs: 86_400,
+            breaker_timeouts: 20,
         }
     }
 }
@@ -218,6 +233,8 @@ impl DnsRules {
     pub const MAX_RETRY_BACKOFF_MS: u64 = 10_000;
     /// Longest a cache entry may be kept, in seconds (365 days).
     pub const MAX_TTL_SECS: u64 = 365 * 86_400;
+    /// Most domains in a row without an answer before the breaker opens.
+    pub const MAX_BREAKER_TIMEOUTS: u32 = 100_000;
 
     /// Checks every value against its documented bounds (see `listwash rules --defaults`).
     ///
@@ -253,6 +270,12 @@ impl DnsRules {
             "retries",
             self.retries.into(),
             0..=Self::MAX_RETRIES.into(),
+        )?;
+        check_range(
+            SECTION,
+            "breaker_timeouts",
+            self.breaker_timeouts.into(),
+            0..=Self::MAX_BREAKER_TIMEOUTS.into(),
         )?;
         check_range(
             SECTION,
@@ -314,6 +337,27 @@ pub struct DnsStats {
     pub resolver_trusted: bool,
     /// Warnings given during the run (also sent to the warning sink).
     pub warnings: Vec<String>,
+    /// When and why the DNS circuit breaker opened; `None` when it stayed closed.
+    pub breaker: Option<BreakerReport>,
+}
+
+/// `report.json`'s `domains.breaker`: the resolver stopped answering half-way, and listwash
+/// stopped querying it (see [`DnsRules::breaker_timeouts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakerReport {
+    /// Domains resolved from the network after the canaries when it opened (the silent ones
+    /// included).
+    pub after_domains: u64,
+    /// DNS queries sent when it opened (as [`DnsStats::lookups`]).
+    pub after_lookups: u64,
+    /// Domains in a row that got no answer at all.
+    pub timeouts_in_a_row: u32,
+    /// The `[dns] breaker_timeouts` setting.
+    pub threshold: u32,
+    /// Why it opened, in words.
+    pub reason: String,
+    /// Domains then left unqueried (their rows are `dns_unknown`).
+    pub skipped_domains: u64,
 }
 
 /// A sink for one-line warnings (the binary prints them on stderr).
@@ -402,9 +446,7 @@ impl DomainChecker {
         let cache_path = match &options.cache {
             CacheLocation::Off => None,
             CacheLocation::File(path) => Some(path.clone()),
-            CacheLocation::Default => {
-                dirs::cache_dir().map(|dir| dir.join("listwash").join("domains.redb"))
-            }
+            CacheLocation::Default => default_cache_path(),
         };
         let cache = cache_path.and_then(|path| Cache::open(&path, &warner));
         Ok(DomainChecker {
@@ -484,6 +526,7 @@ impl DomainChecker {
                     .unwrap_or_else(|why| Resolved {
                         info: DomainInfo::unknown(why),
                         ttl: None,
+                        silent: false,
                     });
                 if let Some(ttl) = resolved.ttl
                     && resolved.info.status != DomainStatus::Unknown
@@ -515,6 +558,18 @@ impl DomainChecker {
             cache.put_many(&self.to_store, &self.warner);
         }
         let resolver_trusted = !matches!(self.network.trust.get(), Some(Trust::Untrusted(_)));
+        let breaker = self
+            .network
+            .breaker
+            .get()
+            .cloned()
+            .map(|trip| BreakerReport {
+                skipped_domains: self
+                    .network
+                    .skipped
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                ..trip
+            });
         let stats = DnsStats {
             lookups: self
                 .network
@@ -523,6 +578,7 @@ impl DomainChecker {
             cache_hits: self.cache_hits,
             resolver_trusted,
             warnings: self.warner.given(),
+            breaker,
         };
         self.runtime.shutdown_background();
         stats

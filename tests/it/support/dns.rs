@@ -4,8 +4,9 @@
 //! authority (zone files from `tests/fixtures/dns/`) behind a small UDP front. The front is the
 //! address the code under test talks to: it counts every query per (name, type), and can
 //! answer SERVFAIL, stay silent (timeouts) or answer NXDOMAIN for every name (a lying
-//! resolver), for chosen names or for all of them, and delay answers. It also records how many
-//! queries were waiting for their answer at once, at most.
+//! resolver), for chosen names or for all of them, and delay answers. It can also go silent
+//! for good after answering its first N queries (a resolver dying half-way). It also records
+//! how many queries were waiting for their answer at once, at most.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,9 +49,17 @@ pub(crate) struct DnsFixtureBuilder {
     servfail: Vec<String>,
     silent: Vec<String>,
     delay: Duration,
+    answer_first: Option<usize>,
 }
 
 impl DnsFixtureBuilder {
+    /// Answers (as the mode says) only the first `n` queries received, in the order they
+    /// arrive; every later query goes unanswered (the client times out).
+    pub(crate) fn silent_after(mut self, n: usize) -> Self {
+        self.answer_first = Some(n);
+        self
+    }
+
     /// Serves every zone file in `tests/fixtures/dns/`.
     pub(crate) fn fixture_zones(mut self) -> Self {
         self.zone_dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dns"));
@@ -110,6 +119,7 @@ impl DnsFixture {
             servfail: Vec::new(),
             silent: Vec::new(),
             delay: Duration::ZERO,
+            answer_first: None,
         }
     }
 
@@ -264,6 +274,7 @@ async fn front_loop(
     in_flight: Arc<InFlight>,
 ) {
     let builder = Arc::new(builder);
+    let mut received = 0usize;
     let mut buffer = vec![0u8; 4096];
     loop {
         let Ok((len, client)) = front.recv_from(&mut buffer).await else {
@@ -286,6 +297,8 @@ async fn front_loop(
             .expect("counts")
             .entry((name.clone(), query.query_type()))
             .or_default() += 1;
+        received += 1;
+        let gone_silent = builder.answer_first.is_some_and(|n| received > n);
         let builder = builder.clone();
         let front = front.clone();
         let guard = InFlightGuard::new(in_flight.clone());
@@ -303,47 +316,49 @@ async fn front_loop(
                 reply.queries = request.queries.clone();
                 reply.to_vec().expect("encode reply")
             };
-            let reply = if builder.mode == Mode::Silent || builder.silent.contains(&name) {
-                return;
-            } else if builder.mode == Mode::ServFail || builder.servfail.contains(&name) {
-                error(ResponseCode::ServFail)
-            } else if builder.mode == Mode::NxDomainAll {
-                error(ResponseCode::NXDomain)
-            } else if builder.mode == Mode::SyntheticMx {
-                let mut reply = Message::error_msg(
-                    request.metadata.id,
-                    request.metadata.op_code,
-                    ResponseCode::NoError,
-                );
-                reply.metadata.message_type = MessageType::Response;
-                reply.metadata.authoritative = true;
-                reply.metadata.recursion_desired = request.metadata.recursion_desired;
-                reply.metadata.recursion_available = true;
-                reply.queries = request.queries.clone();
-                let query = &request.queries[0];
-                if query.query_type() == RecordType::MX {
-                    let exchange = Name::from_ascii(format!("mx.{name}.")).expect("mx name");
-                    reply.answers.push(Record::from_rdata(
-                        query.name().clone(),
-                        300,
-                        RData::MX(MX::new(10, exchange)),
-                    ));
-                }
-                reply.to_vec().expect("encode reply")
-            } else {
-                let Ok(upstream) = UdpSocket::bind("127.0.0.1:0").await else {
+            let reply =
+                if gone_silent || builder.mode == Mode::Silent || builder.silent.contains(&name) {
                     return;
+                } else if builder.mode == Mode::ServFail || builder.servfail.contains(&name) {
+                    error(ResponseCode::ServFail)
+                } else if builder.mode == Mode::NxDomainAll {
+                    error(ResponseCode::NXDomain)
+                } else if builder.mode == Mode::SyntheticMx {
+                    let mut reply = Message::error_msg(
+                        request.metadata.id,
+                        request.metadata.op_code,
+                        ResponseCode::NoError,
+                    );
+                    reply.metadata.message_type = MessageType::Response;
+                    reply.metadata.authoritative = true;
+                    reply.metadata.recursion_desired = request.metadata.recursion_desired;
+                    reply.metadata.recursion_available = true;
+                    reply.queries = request.queries.clone();
+                    let query = &request.queries[0];
+                    if query.query_type() == RecordType::MX {
+                        let exchange = Name::from_ascii(format!("mx.{name}.")).expect("mx name");
+                        reply.answers.push(Record::from_rdata(
+                            query.name().clone(),
+                            300,
+                            RData::MX(MX::new(10, exchange)),
+                        ));
+                    }
+                    reply.to_vec().expect("encode reply")
+                } else {
+                    let Ok(upstream) = UdpSocket::bind("127.0.0.1:0").await else {
+                        return;
+                    };
+                    if upstream.send_to(&packet, authority).await.is_err() {
+                        return;
+                    }
+                    let mut answer = vec![0u8; 4096];
+                    match tokio::time::timeout(Duration::from_secs(5), upstream.recv(&mut answer))
+                        .await
+                    {
+                        Ok(Ok(len)) => answer[..len].to_vec(),
+                        _ => return,
+                    }
                 };
-                if upstream.send_to(&packet, authority).await.is_err() {
-                    return;
-                }
-                let mut answer = vec![0u8; 4096];
-                match tokio::time::timeout(Duration::from_secs(5), upstream.recv(&mut answer)).await
-                {
-                    Ok(Ok(len)) => answer[..len].to_vec(),
-                    _ => return,
-                }
-            };
             let _ = front.send_to(&reply, client).await;
         });
     }
