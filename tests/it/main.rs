@@ -7,6 +7,7 @@ mod clean;
 mod cli;
 mod columns;
 mod conformance;
+mod cron_guards;
 mod dns;
 mod dns_clean;
 mod engagement;
