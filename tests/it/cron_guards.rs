@@ -134,7 +134,7 @@ fn completions_come_from_the_command_line_definitions() {
         .stdout_allowed()
         .run();
     for needle in [
-        "listwash",
+        "complete -F _listwash",
         "clean",
         "--out-dir",
         "--fail-if",
@@ -142,14 +142,19 @@ fn completions_come_from_the_command_line_definitions() {
     ] {
         assert!(bash.stdout.contains(needle), "bash script lacks {needle}");
     }
-    for shell in ["zsh", "fish"] {
+    for (shell, marker) in [
+        ("zsh", "#compdef listwash"),
+        ("fish", "complete -c listwash"),
+    ] {
         let script = TestRun::new()
             .args(["completions", shell])
             .stdout_allowed()
             .run();
         assert!(
-            script.stdout.contains("clean") && script.stdout.contains("out-dir"),
-            "{shell} script lacks clean or out-dir"
+            script.stdout.contains(marker)
+                && script.stdout.contains("clean")
+                && script.stdout.contains("out-dir"),
+            "{shell} script lacks {marker}, clean or out-dir"
         );
     }
     TestRun::new()
