@@ -3,7 +3,8 @@
 //! Every number a user gives has bounds, checked here at parse time (exit 2, naming the value
 //! and the allowed range): `--jobs` 1 to 4 × the cores (at least 8), `--max-field-bytes`
 //! 1024 to 1 GiB, `--file-mode` owner-readable and at most 644, `--dns-timeout` 1 to 60000 ms,
-//! `--dns-concurrency` 1 to 10000.
+//! `--dns-concurrency` 1 to 10000. A `--fail-if` threshold is parsed here too, by
+//! [`listwash::guard`]: a malformed one is exit 2 naming it and the accepted forms.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -125,7 +125,9 @@ impl Subject {
             Subject::Output("clean") => o.clean,
             Subject::Output("review") => o.review,
             Subject::Output("suppressed") => o.suppressed,
-            Subject::Output(_) => o.rejected,
+            Subject::Output("rejected") => o.rejected,
+            // Parsing only makes the names in OUTPUT_NAMES.
+            Subject::Output(_) => 0,
             Subject::Reason(reason) => report.reasons.get(reason.code()).copied().unwrap_or(0),
         }
     }

@@ -26,10 +26,13 @@ fn main() -> ExitCode {
     };
     JSON_LOGS.store(cli.log_format == LogFormat::Json, Ordering::Relaxed);
     let show_values = cli.show_values;
-    log(LogEvent::new(EventKind::Start, "started")
-        .with("command", cli.command_name())
-        .with("version", env!("CARGO_PKG_VERSION"))
-        .with("pid", std::process::id()));
+    log(LogEvent::new(
+        EventKind::Start,
+        format!("listwash {} started", cli.command_name()),
+    )
+    .with("command", cli.command_name())
+    .with("version", env!("CARGO_PKG_VERSION"))
+    .with("pid", std::process::id()));
     let code = match commands::run(cli) {
         Ok(Outcome::Done) => 0,
         Ok(Outcome::ThresholdTripped) => 3,
