@@ -3,7 +3,8 @@
 //! Every number a user gives has bounds, checked here at parse time (exit 2, naming the value
 //! and the allowed range): `--jobs` 1 to 4 × the cores (at least 8), `--max-field-bytes`
 //! 1024 to 1 GiB, `--file-mode` owner-readable and at most 644, `--dns-timeout` 1 to 60000 ms,
-//! `--dns-concurrency` 1 to 10000.
+//! `--dns-concurrency` 1 to 10000. A `--fail-if` threshold is parsed here too, by
+//! [`listwash::guard`]: a malformed one is exit 2 naming it and the accepted forms.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,8 +19,27 @@ pub(crate) struct Cli {
     /// that no address reaches a terminal or a log.
     #[arg(long, global = true)]
     pub(crate) show_values: bool,
+    /// Messages on stderr as text for people, or as JSON for machines (one object per line:
+    /// start, warnings, errors, progress, summary, thresholds, end).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+impl Cli {
+    /// The subcommand's name, for the `start` log event.
+    pub(crate) fn command_name(&self) -> &'static str {
+        match self.command {
+            Command::Clean(_) => "clean",
+            Command::Check(_) => "check",
+            Command::Bench(_) => "bench",
+            Command::Rules(_) => "rules",
+            Command::Cache(_) => "cache",
+            Command::Completions(_) => "completions",
+            Command::Man => "man",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -34,6 +54,11 @@ pub(crate) enum Command {
     Rules(RulesArgs),
     /// Inspect (`stats`) or prune expired entries from (`prune`) the DNS domain cache.
     Cache(CacheArgs),
+    // See: #13 part 7.
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 /// `listwash cache stats|prune [--cache FILE] [--json]` (issue 13, part 4).
@@ -55,6 +80,27 @@ pub(crate) struct CacheArgs {
 pub(crate) enum CacheAction {
     Stats,
     Prune,
+}
+
+/// `--log-format`. See: #13 part 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub(crate) shell: CompletionShell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]
@@ -104,11 +150,17 @@ pub(crate) struct CleanArgs {
     /// Worker threads (default: all cores; at most 4 × the cores, and at least 8 allowed).
     #[arg(long, value_name = "N", value_parser = parse_jobs)]
     pub(crate) jobs: Option<u16>,
-    /// No progress bar or summary.
     /// When another run is writing to the output folder, wait for it to finish (at most
     /// SECONDS, or as long as it takes) instead of exiting 1.
     #[arg(long, value_name = "SECONDS", num_args = 0..=1)]
     pub(crate) wait: Option<Option<u64>>,
+    /// Exit 3 (outputs still written) when a threshold trips: NAME>N, NAME>=N, NAME<N or
+    /// NAME<=N, with N a number of rows or a percentage of the input rows, NAME an output
+    /// (clean, review, suppressed, rejected) or a reason code; may be given more than once
+    /// (e.g. `--fail-if 'suppressed>15%' --fail-if 'rejected>0'`).
+    #[arg(long = "fail-if", value_name = "EXPR", value_parser = parse_threshold)]
+    pub(crate) fail_if: Vec<listwash::guard::Threshold>,
+    /// No progress bar or summary.
     #[arg(long, short)]
     pub(crate) quiet: bool,
     /// Progress on stderr: on a terminal only (auto), always, or never.
@@ -255,6 +307,13 @@ fn parse_jobs(value: &str) -> Result<u16, String> {
         ));
     }
     Ok(u16::try_from(jobs).unwrap_or(max))
+}
+
+/// See: #13 part 1.
+fn parse_threshold(value: &str) -> Result<listwash::guard::Threshold, String> {
+    value
+        .parse()
+        .map_err(|e: listwash::guard::ThresholdParseError| e.to_string())
 }
 
 fn parse_server(value: &str) -> Result<SocketAddr, String> {

@@ -1,5 +1,7 @@
 //! Runs each command: settings from the parsed flags, the library call, the text it prints.
 
+mod generated;
+
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +12,7 @@ use listwash::config::{CleanConfig, DecideConfig, RulesSource};
 use listwash::progress::{Bar, LogLines, Progress, Silent};
 use listwash::read::{InputSource, ReadOptions};
 use listwash::render;
+use listwash::render::events::{EventKind, LogEvent};
 use listwash::resolve::{CacheLocation, DnsOptions, WarnSink};
 use listwash::rules::{DEFAULT_RULES, RuleSet};
 use listwash::write::CellPolicy;
@@ -18,16 +21,29 @@ use crate::cli::{
     BenchArgs, CacheAction, CacheArgs, CheckArgs, CleanArgs, Cli, Command, DecideOptions,
     ProgressMode,
 };
-use crate::say;
+use crate::{json_logs, log};
+
+/// How a command that did its work ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Exit 0.
+    Done,
+    /// Outputs written, but a `--fail-if` threshold tripped: exit 3.
+    ThresholdTripped,
+}
 
 /// Runs the command the user asked for.
-pub(crate) fn run(cli: Cli) -> Result<(), Error> {
+pub(crate) fn run(cli: Cli) -> Result<Outcome, Error> {
+    let done = |result: Result<(), Error>| result.map(|()| Outcome::Done);
     match cli.command {
         Command::Clean(args) => clean(args),
-        Command::Check(args) => check(args),
-        Command::Bench(args) => bench(args),
-        Command::Rules(_) => write_stdout(DEFAULT_RULES.as_bytes()),
-        Command::Cache(args) => cache(args),
+        Command::Check(args) => done(check(args)),
+        Command::Bench(args) => done(bench(args)),
+        Command::Rules(_) => done(write_stdout(DEFAULT_RULES.as_bytes())),
+        Command::Cache(args) => done(cache(args)),
+        // See: #13 part 7.
+        Command::Completions(args) => done(generated::completions(args.shell)),
+        Command::Man => done(generated::man()),
     }
 }
 
@@ -43,13 +59,13 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     }
 }
 
-/// Warnings go to stderr, one line each, escaped, unless `--quiet`.
+/// Warnings go to stderr, one line (or `warning` event) each, escaped, unless `--quiet`.
 fn warn_sink(quiet: bool) -> WarnSink {
     Arc::new(move |message: &str| {
         if !quiet {
-            say(&format!(
-                "listwash: warning: {}",
-                render::escape_controls(message)
+            log(LogEvent::new(
+                EventKind::Warning,
+                render::escape_controls(message),
             ));
         }
     })
@@ -85,7 +101,7 @@ fn decide_config(
     })
 }
 
-fn clean(args: CleanArgs) -> Result<(), Error> {
+fn clean(args: CleanArgs) -> Result<Outcome, Error> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     // SIGINT, SIGTERM, SIGHUP: the run unwinds at its next check (within CANCEL_GRACE at
@@ -126,6 +142,7 @@ fn clean(args: CleanArgs) -> Result<(), Error> {
         wait: args
             .wait
             .map(|seconds| seconds.map_or(Duration::MAX, Duration::from_secs)),
+        thresholds: args.fail_if.clone(),
     };
     let terminal = std::io::stderr().is_terminal();
     let show = !args.quiet
@@ -136,15 +153,51 @@ fn clean(args: CleanArgs) -> Result<(), Error> {
         };
     let progress: Box<dyn Progress> = match (show, terminal) {
         (false, _) => Box::new(Silent),
+        (true, _) if json_logs() => Box::new(ProgressEvents::default()),
         (true, true) => Box::new(Bar::new()),
         (true, false) => Box::new(LogLines::new(std::io::stderr())),
     };
     let report = listwash::pipeline::clean(&config, progress.as_ref(), warn_sink(args.quiet))?;
     if !args.quiet {
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(render::summary(&report, &args.out_dir).as_bytes());
+        if json_logs() {
+            log(render::events::summary(&report, &args.out_dir));
+        } else {
+            crate::say_raw(&render::summary(&report, &args.out_dir));
+        }
     }
-    Ok(())
+    // Tripped thresholds are printed even with --quiet: they are why the run exits 3.
+    for result in report.thresholds.iter().filter(|r| r.tripped) {
+        log(render::events::threshold(result));
+    }
+    Ok(if listwash::guard::any_tripped(&report.thresholds) {
+        Outcome::ThresholdTripped
+    } else {
+        Outcome::Done
+    })
+}
+
+/// Progress as `progress` events (`--log-format json` with progress shown), at most one every
+/// five seconds, like the text mode's [`LogLines`]. See: #13 part 8.
+#[derive(Debug, Default)]
+struct ProgressEvents {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Progress for ProgressEvents {
+    fn update(&self, rows: u64, bytes: u64) {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        if last.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(5)) {
+            *last = Some(now);
+            log(
+                LogEvent::new(EventKind::Progress, format!("{rows} rows done"))
+                    .with("rows", rows)
+                    .with("bytes_read", bytes),
+            );
+        }
+    }
 }
 
 /// How long an interrupted run has to unwind by itself before the signal handler ends it.
@@ -161,12 +214,19 @@ fn abandon() {
         return;
     }
     if left == 0 {
-        say("listwash: interrupted; no outputs were written");
+        log(LogEvent::new(
+            EventKind::Error,
+            "interrupted; no outputs were written",
+        ));
     } else {
-        say(&format!(
-            "listwash: interrupted; no outputs were written, but {left} temporary files could not be removed from the output folder"
+        log(LogEvent::new(
+            EventKind::Error,
+            format!(
+                "interrupted; no outputs were written, but {left} temporary files could not be removed from the output folder"
+            ),
         ));
     }
+    crate::end(130);
     std::process::exit(130);
 }
 

@@ -60,6 +60,8 @@ pub struct CleanConfig {
     /// `--wait`: how long to wait for another run holding the output folder (`None`: refuse
     /// at once; [`std::time::Duration::MAX`]: as long as it takes).
     pub wait: Option<std::time::Duration>,
+    /// `--fail-if` thresholds, checked after the run and recorded in `report.json`.
+    pub thresholds: Vec<crate::guard::Threshold>,
 }
 
 #[cfg(test)]
@@ -84,6 +86,7 @@ impl CleanConfig {
             file_mode: 0o600,
             cancel: Arc::new(AtomicBool::new(false)),
             wait: None,
+            thresholds: Vec::new(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod decide;
 pub mod engagement;
 pub mod error;
+pub mod guard;
 pub mod interrupt;
 pub mod lists;
 pub mod normalize;

@@ -1,5 +1,6 @@
-//! Text for people: the end-of-run summary, `check`'s lines, `bench`'s table, and one-line
-//! error messages.
+//! Text for people: the end-of-run summary, `check`'s lines, `bench`'s table, tripped
+//! thresholds and one-line error messages; [`events`] renders the same messages as JSON lines
+//! for machines (`--log-format json`).
 //!
 //! Consumes reports and results; produces strings for the binary to print. Never prints
 //! itself. No address appears in the summary or in an error message; `check` prints back
@@ -12,6 +13,7 @@ use std::path::Path;
 use crate::bench::{BenchReport, RuleSetResult};
 use crate::check::CheckResult;
 use crate::error::MayQuoteData;
+use crate::guard::ThresholdResult;
 use crate::reason::Reason;
 use crate::report::Report;
 
@@ -50,6 +52,42 @@ pub fn summary(report: &Report, out_dir: &Path) -> String {
         text.push_str("  DNS: not checked (--no-dns)\n");
     } else if !report.domains.resolver_trusted {
         text.push_str("  DNS: resolver not trusted; domain-dependent rows sent to review\n");
+    }
+    text
+}
+
+/// The stderr line (after `listwash: `) for a `--fail-if` threshold that tripped, e.g.
+/// `threshold suppressed>15% tripped: 22.4% (224 of 1000 rows)`.
+pub fn threshold_tripped(result: &ThresholdResult) -> String {
+    let figure = if result.unit == "percent" {
+        format!(
+            "{}% ({} of {} rows)",
+            shown_percent(result),
+            result.count,
+            result.rows
+        )
+    } else {
+        format!("{} rows (of {})", result.count, result.rows)
+    };
+    format!("threshold {} tripped: {figure}", result.expression)
+}
+
+/// The share with one decimal, or more (up to four) when one decimal would read as not
+/// crossing the limit (`15.0%` for `>15%` is shown as `15.01%`).
+fn shown_percent(result: &ThresholdResult) -> String {
+    let mut text = String::new();
+    for decimals in 1..=4 {
+        text = format!("{:.decimals$}", result.value);
+        let shown: f64 = text.parse().unwrap_or(result.value);
+        let crosses = match result.operator {
+            ">" => shown > result.limit,
+            ">=" => shown >= result.limit,
+            "<" => shown < result.limit,
+            _ => shown <= result.limit,
+        };
+        if crosses == result.tripped {
+            break;
+        }
     }
     text
 }
@@ -161,6 +199,8 @@ fn one_line(text: &str) -> String {
 pub fn escape_controls(text: &str) -> String {
     crate::columns::escape(text)
 }
+
+pub mod events;
 
 #[cfg(test)]
 mod tests;

@@ -36,6 +36,8 @@ pub struct Report {
     pub settings: SettingsReport,
     /// Wall time of the run.
     pub elapsed_ms: u64,
+    /// Every `--fail-if` threshold given, in order, with its figure and whether it tripped.
+    pub thresholds: Vec<crate::guard::ThresholdResult>,
 }
 
 /// `input`.

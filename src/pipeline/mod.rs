@@ -224,7 +224,7 @@ fn clean_with(
         return Err(Error::Interrupted);
     }
 
-    let report = build_report(
+    let mut report = build_report(
         config,
         &decider,
         &outputs,
@@ -234,6 +234,7 @@ fn clean_with(
         jobs,
         started,
     );
+    report.thresholds = crate::guard::evaluate(&config.thresholds, &report);
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Write {
         path: config.out_dir.join("report.json"),
         source: std::io::Error::other(e),
@@ -438,6 +439,7 @@ fn build_report(
             },
         },
         elapsed_ms: started.elapsed().as_millis() as u64,
+        thresholds: Vec::new(),
     }
 }
 

@@ -160,3 +160,55 @@ fn control_characters_never_reach_the_terminal() {
     assert_eq!(escape_controls("plain text"), "plain text");
     assert_eq!(escape_controls("a\tb\u{7f}"), "a\\u{9}b\\u{7f}");
 }
+
+// See: #13 part 1
+#[test]
+fn a_tripped_threshold_reads_with_its_figure() {
+    let parse = |text: &str| -> crate::guard::Threshold { text.parse().expect("threshold") };
+    let line = |text: &str, count, rows| threshold_tripped(&parse(text).check(count, rows));
+    assert_eq!(
+        line("suppressed>15%", 224, 1000),
+        "threshold suppressed>15% tripped: 22.4% (224 of 1000 rows)"
+    );
+    assert_eq!(
+        line("rejected>0", 3, 1000),
+        "threshold rejected>0 tripped: 3 rows (of 1000)"
+    );
+    // One decimal would read as not crossing the limit: more are shown.
+    assert_eq!(
+        line("suppressed>15%", 1501, 10000),
+        "threshold suppressed>15% tripped: 15.01% (1501 of 10000 rows)"
+    );
+    assert_eq!(
+        line("clean<15%", 14999, 100000),
+        "threshold clean<15% tripped: 14.999% (14999 of 100000 rows)"
+    );
+    assert_eq!(
+        line("clean<=15%", 150, 1000),
+        "threshold clean<=15% tripped: 15.0% (150 of 1000 rows)"
+    );
+}
+
+// See: #13 part 8
+#[test]
+fn log_events_are_one_json_object_in_a_fixed_key_order() {
+    use events::{EventKind, Level, LogEvent};
+    let event = LogEvent::new(EventKind::End, "exit 3\n\u{1b}")
+        .with_level(Level::Error)
+        .with("exit_code", 3)
+        .with("message", "ignored")
+        .with("exit_code", 4)
+        .with("b", true)
+        .with("a", serde_json::json!({"z": 1}));
+    let line = event.to_json_line("2026-11-29T00:00:00.000Z");
+    assert_eq!(
+        line,
+        "{\"time\":\"2026-11-29T00:00:00.000Z\",\"level\":\"error\",\"event\":\"end\",\
+         \"message\":\"exit 3\\n\\u001b\",\"exit_code\":3,\"b\":true,\"a\":{\"z\":1}}\n"
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+    assert_eq!(parsed["exit_code"], 3);
+    assert_eq!(EventKind::Threshold.level(), Level::Error);
+    assert_eq!(EventKind::Warning.level(), Level::Warning);
+    assert_eq!(EventKind::Summary.level(), Level::Info);
+}
