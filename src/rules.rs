@@ -298,6 +298,36 @@ fn one_line(message: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A rules file of exactly `size` bytes: padding comments, then `[dns] retries = 2` with
+    /// the value as its very last byte (so that reading one byte short fails to parse).
+    fn rules_file_of(size: usize) -> tempfile::NamedTempFile {
+        let tail = "\n[dns]\nretries = 2";
+        let mut text = String::new();
+        while text.len() + tail.len() < size {
+            let room = size - tail.len() - text.len();
+            let line = "#".repeat(room.min(100) - 1);
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.push_str(tail);
+        assert_eq!(text.len(), size);
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut file, text.as_bytes()).expect("write");
+        file
+    }
+
+    #[test]
+    fn a_rules_file_of_exactly_the_limit_loads_and_one_byte_more_does_not() {
+        // See: #16 item 13
+        let limit = usize::try_from(MAX_RULES_BYTES).expect("fits");
+        let rules = RuleSet::load(rules_file_of(limit).path()).expect("1 MiB loads");
+        assert_eq!(rules.dns.retries, 2);
+        let error = RuleSet::load(rules_file_of(limit + 1).path())
+            .expect_err("over the limit")
+            .to_string();
+        assert!(error.contains("larger than the limit of 1 MiB"), "{error}");
+    }
+
     #[test]
     fn toml_messages_fold_to_one_line_without_the_gutter() {
         assert_eq!(
