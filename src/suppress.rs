@@ -118,18 +118,25 @@ impl SuppressionSet {
             Some(column) => self
                 .read_csv(reader, column, delimiter, &mut counts)
                 .map_err(error)?,
-            None => {
-                if cells.len() > 1
-                    && !cells
-                        .iter()
-                        .any(|c| c.contains('@') || is_hex_digest(c.trim()))
-                {
+            None if cells.len() > 1 => {
+                // No header: line 1 is data when one of its cells is an entry, and that cell's
+                // column holds the entries (a headerless CSV export). Reading whole lines
+                // would store `a@example.com,unsubscribed` as an entry that never matches.
+                let Some(column) = cells
+                    .iter()
+                    .position(|c| c.contains('@') || is_hex_digest(c.trim()))
+                else {
                     return Err(error(format!(
                         "line 1 has {} columns and none is named `email` or `hash`; name the \
                          address column `email` (or the digest column `hash`)",
                         cells.len()
                     )));
-                }
+                };
+                self.add_value(&cells[column], 1, &mut counts);
+                self.read_csv(reader, column, delimiter, &mut counts)
+                    .map_err(error)?;
+            }
+            None => {
                 self.add_value(first, 1, &mut counts);
                 self.read_lines(reader, &mut line, &mut counts)
                     .map_err(error)?;
@@ -504,5 +511,76 @@ mod tests {
         );
         let n = normalize::normalize("X@example.com").unwrap();
         assert_eq!(set.matches("X@example.com", &n), Some("SHA-1 digest"));
+    }
+
+    #[test]
+    fn a_first_line_with_columns_but_no_entry_column_is_an_error_unless_it_is_data() {
+        let error = load_text("name,note\njane,x\n").unwrap_err().to_string();
+        assert!(
+            error.contains("line 1 has 2 columns and none is named `email` or `hash`"),
+            "{error}"
+        );
+        // One cell that is not an entry: a plain list with an unreadable line, not a header.
+        let error = load_text("nothing here\n").unwrap_err().to_string();
+        assert!(error.contains("no line holds an address"), "{error}");
+        // Cells holding an address or a digest are data (a headerless CSV export).
+        let md5 = hex::encode(Md5::digest(b"a@example.com"));
+        let set = load_text(&format!("a@example.com,unsub\n{md5},note\n")).unwrap();
+        assert_eq!(set.summaries()[0].addresses, 1);
+        let set = load_text(&format!("{md5},note\nb@example.com,x\n")).unwrap();
+        assert_eq!(
+            (set.summaries()[0].md5, set.summaries()[0].addresses),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn a_headerless_csv_export_suppresses_its_addresses() {
+        // The whole line used to be the entry, so `a@example.com,unsubscribed` never matched.
+        let (_f, set) = list("a@example.com,unsubscribed\nB@Example.com,complained\n");
+        for address in ["a@example.com", "b@example.com"] {
+            let n = normalize::normalize(address).unwrap();
+            assert_eq!(set.matches(address, &n), Some("address"), "{address}");
+        }
+        assert_eq!(set.summaries()[0].unreadable_lines, Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_list_of_nothing_readable_and_a_list_of_nothing_say_which() {
+        let unreadable = load_text("not an address\nnor this\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unreadable.contains("no line holds an address"),
+            "{unreadable}"
+        );
+        let empty = load_text("# only a comment\n\n").unwrap_err().to_string();
+        assert!(empty.contains("holds no entries"), "{empty}");
+    }
+
+    #[test]
+    fn unreadable_lines_are_numbered_and_at_most_ten_listed() {
+        let mut text = String::from("email,note\n");
+        for i in 0..12 {
+            text.push_str(&format!("bad{i},x\n"));
+        }
+        text.push_str("ok@example.com,y\n");
+        let set = load_text(&text).unwrap();
+        let summary = &set.summaries()[0];
+        assert_eq!(summary.addresses, 1);
+        assert_eq!(summary.unreadable_lines, (2..12).collect::<Vec<u64>>());
+        let md5 = hex::encode(Md5::digest(b"a@example.com"));
+        let set = load_text(&format!("{md5}\n{md5}\n")).unwrap();
+        assert_eq!(set.summaries()[0].md5, 2);
+    }
+
+    #[test]
+    fn an_overlong_csv_cell_names_its_line() {
+        let text = format!(
+            "email,note\na@example.com,x\nb@example.com,{}\n",
+            "y".repeat(70_000)
+        );
+        let error = load_text(&text).unwrap_err().to_string();
+        assert!(error.contains("longer than 64 KiB"), "{error}");
     }
 }
