@@ -159,7 +159,7 @@ struct Sink {
 /// A sink's file, plain or gzip-compressed (`--compress`).
 enum SinkWriter {
     Plain(BufWriter<File>),
-    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    Gzip(Box<flate2::write::GzEncoder<BufWriter<File>>>),
 }
 
 impl SinkWriter {
@@ -180,10 +180,10 @@ impl Sink {
         })?;
         let buffered = BufWriter::with_capacity(1 << 18, file);
         let out = if compress {
-            SinkWriter::Gzip(flate2::write::GzEncoder::new(
+            SinkWriter::Gzip(Box::new(flate2::write::GzEncoder::new(
                 buffered,
                 flate2::Compression::default(),
-            ))
+            )))
         } else {
             SinkWriter::Plain(buffered)
         };

@@ -3,10 +3,11 @@
 //!
 //! Consumes the private CSV (the exact text the CSV output would hold, without a BOM);
 //! produces a Parquet file with one text (`String`) column per CSV column, in row groups of
-//! [`ROWS_PER_GROUP`] rows, so memory stays bounded whatever the output's size. `rejected`
-//! keeps `line` as an unsigned integer. `listwash_reason` is text, not a categorical column:
-//! that would need polars' `dtype-categorical` feature (a rebuild of polars for every
-//! developer) for a column any reader can cast. Never reads a cell into a message.
+//! [`ROWS_PER_GROUP`] rows (an empty output: the columns and no row group), so memory stays
+//! bounded whatever the output's size. `rejected` keeps `line` as an unsigned integer.
+//! `listwash_reason` is text, not a categorical column: that would need polars'
+//! `dtype-categorical` feature (a rebuild of polars for every developer) for a column any
+//! reader can cast. Never reads a cell into a message.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -75,7 +76,6 @@ pub(super) fn csv_to_parquet(
     let mut columns: Vec<Vec<Option<String>>> = vec![Vec::new(); width];
     let mut record = csv::ByteRecord::new();
     let mut rows = 0usize;
-    let mut wrote_any = false;
     loop {
         let more = reader
             .read_byte_record(&mut record)
@@ -96,12 +96,11 @@ pub(super) fn csv_to_parquet(
             }
             rows += 1;
         }
-        if rows == ROWS_PER_GROUP || (!more && (rows > 0 || !wrote_any)) {
+        if rows == ROWS_PER_GROUP || (!more && rows > 0) {
             let frame = frame(&names, &mut columns, rows, line_column)?;
             writer
                 .write_batch(&frame)
                 .map_err(|e| format!("cannot write the Parquet file: {e}"))?;
-            wrote_any = true;
             rows = 0;
         }
         if !more {

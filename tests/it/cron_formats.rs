@@ -10,8 +10,8 @@ use polars::prelude::*;
 use crate::support::run::{Expect, RunResult, TestRun};
 
 /// Rows for every output, and cells that need care: quotes, delimiters, a line break, a
-/// formula, non-ASCII text, an empty cell, a record with a missing field (padded by the
-/// reader), a record with an extra field and one with an over-long field (both rejected).
+/// formula, non-ASCII text, empty cells, and records with a missing field, an extra field or
+/// an over-long field (all three rejected).
 fn input() -> String {
     let long = "x".repeat(2_000);
     format!(
@@ -186,4 +186,27 @@ fn clean_rows_on_stdout_need_a_report_dir() {
         .args(["--no-dns", "--quiet"])
         .run();
     assert!(!run.path("out").exists() && !run.path("r").exists());
+}
+
+// See: #13 part 3
+#[test]
+fn empty_outputs_are_parquet_files_with_their_columns_and_no_rows() {
+    let run = TestRun::new()
+        .file("in.csv", "email;first_name\na@example.com;Ann\n")
+        .clean(&["--output-format", "parquet"]);
+    let (header, rows) = parquet_records(&run.path("out/clean.parquet"));
+    assert_eq!(header, ["email", "first_name"]);
+    assert_eq!(
+        rows,
+        [[Some("a@example.com".to_string()), Some("Ann".into())]]
+    );
+    for name in ["review", "suppressed"] {
+        let (header, rows) = parquet_records(&run.path(&format!("out/{name}.parquet")));
+        let expected = ["email", "first_name", "listwash_reason", "listwash_detail"];
+        assert_eq!(header, expected, "{name}");
+        assert!(rows.is_empty(), "{name}");
+    }
+    let (header, rows) = parquet_records(&run.path("out/rejected.parquet"));
+    assert_eq!(header, ["line", "error", "raw"]);
+    assert!(rows.is_empty());
 }
