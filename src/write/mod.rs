@@ -1,7 +1,9 @@
 //! Writing the outputs: four CSV files and `report.json`, published as one set when complete.
 //!
 //! Consumes decided rows in input order; produces `clean.csv`, `review.csv`,
-//! `suppressed.csv`, `rejected.csv` and `report.json` in the output folder. Never replaces an
+//! `suppressed.csv`, `rejected.csv` and `report.json` in the output folder (or, with
+//! [`OutputOptions`], `.csv.gz` or `.parquet` files, and the clean rows on stdout, all
+//! staged and published the same way). Never replaces an
 //! input (see [`check_collisions`]), never shares an output folder with another run (see
 //! [`OutputLock`]), never sets a permission by path, and never removes a file it did not
 //! create.
@@ -30,8 +32,8 @@
 //! while the run that made it is alive.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::read::{Rejected, Row};
@@ -41,6 +43,7 @@ mod collisions;
 mod format;
 mod lock;
 mod parquet;
+mod sink;
 mod staging;
 mod stdout;
 #[cfg(test)]
@@ -50,6 +53,7 @@ pub use collisions::check_collisions;
 pub use lock::{LOCK_FILE, OutputLock};
 
 use format::{format_line, push_field};
+use sink::Sink;
 use staging::Staging;
 
 /// The four CSV outputs' file names, in `report.json` order.
@@ -144,90 +148,6 @@ impl OutputCounts {
     /// All rows.
     pub fn total(&self) -> u64 {
         self.clean + self.review + self.suppressed + self.rejected
-    }
-}
-
-/// One output being written in the private folder.
-struct Sink {
-    out: SinkWriter,
-    /// The final path, for messages.
-    path: PathBuf,
-    /// Its name in the private folder.
-    staged: String,
-}
-
-/// A sink's file, plain or gzip-compressed (`--compress`).
-enum SinkWriter {
-    Plain(BufWriter<File>),
-    Gzip(Box<flate2::write::GzEncoder<BufWriter<File>>>),
-}
-
-impl SinkWriter {
-    fn file(&self) -> &File {
-        match self {
-            SinkWriter::Plain(out) => out.get_ref(),
-            SinkWriter::Gzip(out) => out.get_ref().get_ref(),
-        }
-    }
-}
-
-impl Sink {
-    fn create(staging: &Staging, name: &str, bom: bool, compress: bool) -> Result<Sink> {
-        let path = staging.out_path(name);
-        let file = create_private(&staging.file(name)).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        let buffered = BufWriter::with_capacity(1 << 18, file);
-        let out = if compress {
-            SinkWriter::Gzip(Box::new(flate2::write::GzEncoder::new(
-                buffered,
-                flate2::Compression::default(),
-            )))
-        } else {
-            SinkWriter::Plain(buffered)
-        };
-        let mut sink = Sink {
-            out,
-            path,
-            staged: name.to_string(),
-        };
-        if bom {
-            sink.write(b"\xEF\xBB\xBF")?;
-        }
-        Ok(sink)
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        match &mut self.out {
-            SinkWriter::Plain(out) => out.write_all(bytes),
-            SinkWriter::Gzip(out) => out.write_all(bytes),
-        }
-        .map_err(|source| Error::Write {
-            path: self.path.clone(),
-            source,
-        })
-    }
-
-    /// Flushes and syncs the file; returns it (still open) with its final path.
-    fn finish(self) -> Result<(File, PathBuf)> {
-        let Sink { out, path, .. } = self;
-        let buffered = match out {
-            SinkWriter::Plain(out) => out,
-            SinkWriter::Gzip(out) => out.finish().map_err(|source| Error::Write {
-                path: path.clone(),
-                source,
-            })?,
-        };
-        let file = buffered.into_inner().map_err(|e| Error::Write {
-            path: path.clone(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok((file, path))
     }
 }
 
