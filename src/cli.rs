@@ -128,9 +128,24 @@ pub(crate) struct BenchArgs {
 pub(crate) struct CleanArgs {
     /// The contact CSV (plain or gzip), or `-` for standard input.
     pub(crate) input: PathBuf,
-    /// Where to write clean.csv, review.csv, suppressed.csv, rejected.csv and report.json.
+    /// Where to write clean.csv, review.csv, suppressed.csv, rejected.csv and report.json;
+    /// `-` sends the clean rows to standard output once the run is complete (then
+    /// `--report-dir` is required and receives the other outputs and report.json).
     #[arg(long, value_name = "DIR")]
     pub(crate) out_dir: PathBuf,
+    // See: #13 part 3.
+    /// With `--out-dir -`: the folder for review, suppressed, rejected and report.json (the
+    /// run refuses `--out-dir -` without it, so no row is ever dropped).
+    #[arg(long, value_name = "DIR", required_if_eq("out_dir", "-"))]
+    pub(crate) report_dir: Option<PathBuf>,
+    /// The format of the four row outputs: csv (the input's dialect) or parquet (every input
+    /// column as text; clean.parquet, …).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormatArg::Csv)]
+    pub(crate) output_format: OutputFormatArg,
+    /// Gzip the CSV outputs: clean.csv.gz, review.csv.gz, suppressed.csv.gz, rejected.csv.gz
+    /// (Parquet files are compressed already: no effect with `--output-format parquet`).
+    #[arg(long)]
+    pub(crate) compress: bool,
     /// The column holding the address (default: detected from the header).
     #[arg(long, value_name = "NAME")]
     pub(crate) email_column: Option<String>,
@@ -168,6 +183,13 @@ pub(crate) struct CleanArgs {
     pub(crate) progress: ProgressMode,
     #[command(flatten)]
     pub(crate) decide: DecideArgs,
+}
+
+/// `--output-format`. See: #13 part 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormatArg {
+    Csv,
+    Parquet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

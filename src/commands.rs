@@ -123,7 +123,7 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
         } else {
             InputSource::Path(args.input.clone())
         },
-        out_dir: args.out_dir.clone(),
+        out_dir: output_dir(&args)?,
         read: ReadOptions {
             email_column: args.email_column.clone(),
             signup_column: args.signup_column.clone(),
@@ -143,6 +143,7 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
             .wait
             .map(|seconds| seconds.map_or(Duration::MAX, Duration::from_secs)),
         thresholds: args.fail_if.clone(),
+        output: output_options(&args),
     };
     let terminal = std::io::stderr().is_terminal();
     let show = !args.quiet
@@ -160,9 +161,9 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
     let report = listwash::pipeline::clean(&config, progress.as_ref(), warn_sink(args.quiet))?;
     if !args.quiet {
         if json_logs() {
-            log(render::events::summary(&report, &args.out_dir));
+            log(render::events::summary(&report, &config.out_dir));
         } else {
-            crate::say_raw(&render::summary(&report, &args.out_dir));
+            crate::say_raw(&render::summary(&report, &config.out_dir));
         }
     }
     // Tripped thresholds are printed even with --quiet: they are why the run exits 3.
@@ -174,6 +175,40 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
     } else {
         Outcome::Done
     })
+}
+
+// See: #13 part 3.
+/// The folder the published outputs go to: `--out-dir`, or `--report-dir` with `--out-dir -`
+/// (clap requires it there).
+fn output_dir(args: &CleanArgs) -> Result<std::path::PathBuf, Error> {
+    match (&args.report_dir, args.out_dir.as_os_str() == "-") {
+        (Some(dir), true) => Ok(dir.clone()),
+        (None, false) => Ok(args.out_dir.clone()),
+        (Some(dir), false) => Err(Error::OutDir {
+            path: dir.clone(),
+            message: "--report-dir is only used with --out-dir - (clean rows on stdout); \
+                      drop it, or write --out-dir -"
+                .into(),
+        }),
+        (None, true) => Err(Error::OutDir {
+            path: args.out_dir.clone(),
+            message: "sends the clean rows to stdout; give --report-dir DIR for the other \
+                      outputs and report.json"
+                .into(),
+        }),
+    }
+}
+
+/// `--output-format`, `--compress` and `--out-dir -` as the library's options.
+fn output_options(args: &CleanArgs) -> listwash::write::OutputOptions {
+    listwash::write::OutputOptions {
+        format: match args.output_format {
+            crate::cli::OutputFormatArg::Csv => listwash::write::FileFormat::Csv,
+            crate::cli::OutputFormatArg::Parquet => listwash::write::FileFormat::Parquet,
+        },
+        compress: args.compress,
+        clean_to_stdout: args.out_dir.as_os_str() == "-",
+    }
 }
 
 /// Progress as `progress` events (`--log-format json` with progress shown), at most one every

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use crate::read::{InputSource, ReadOptions};
 use crate::resolve::DnsOptions;
 use crate::rules::RuleSet;
-use crate::write::CellPolicy;
+use crate::write::{CellPolicy, OutputOptions};
 
 /// Where the rules came from, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,9 @@ pub struct CleanConfig {
     pub wait: Option<std::time::Duration>,
     /// `--fail-if` thresholds, checked after the run and recorded in `report.json`.
     pub thresholds: Vec<crate::guard::Threshold>,
+    /// `--output-format`, `--compress`, `--out-dir -` (#13 part 3). With `clean_to_stdout`,
+    /// `out_dir` is the folder of the other outputs (`--report-dir`).
+    pub output: OutputOptions,
 }
 
 #[cfg(test)]
@@ -87,6 +90,7 @@ impl CleanConfig {
             cancel: Arc::new(AtomicBool::new(false)),
             wait: None,
             thresholds: Vec::new(),
+            output: OutputOptions::default(),
         }
     }
 }

@@ -82,12 +82,13 @@ fn clean_with(
     progress.message("loading lists and history");
     let mut decider = load(&pool)?;
     decider.cancel_on(config.cancel.clone());
-    let mut outputs = Outputs::create_locked(
+    let mut outputs = Outputs::create_with(
         lock,
         input.header(),
         input.delimiter(),
         input.dialect().bom,
         config.cells,
+        config.output,
     )?;
     outputs.set_file_mode(config.file_mode);
     let total_bytes = match &config.input {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::OUTPUT_NAMES;
+use super::KNOWN_NAMES;
 use super::lock::LOCK_FILE;
 use crate::error::{Error, Result};
 
@@ -27,7 +27,7 @@ pub fn check_collisions(out_dir: &Path, inputs: &[(&str, &Path)]) -> Result<()> 
             std::fs::canonicalize(input).ok(),
             Some(resolve_entry(input)),
         ];
-        for name in OUTPUT_NAMES.iter().copied().chain([LOCK_FILE]) {
+        for name in KNOWN_NAMES.iter().copied().chain([LOCK_FILE]) {
             let output = out_dir.join(name);
             let output_real = out_real.join(name);
             let same_path = targets.iter().flatten().any(|t| *t == output_real);

@@ -1,7 +1,9 @@
 //! Writing the outputs: four CSV files and `report.json`, published as one set when complete.
 //!
 //! Consumes decided rows in input order; produces `clean.csv`, `review.csv`,
-//! `suppressed.csv`, `rejected.csv` and `report.json` in the output folder. Never replaces an
+//! `suppressed.csv`, `rejected.csv` and `report.json` in the output folder (or, with
+//! [`OutputOptions`], `.csv.gz` or `.parquet` files, and the clean rows on stdout, all
+//! staged and published the same way). Never replaces an
 //! input (see [`check_collisions`]), never shares an output folder with another run (see
 //! [`OutputLock`]), never sets a permission by path, and never removes a file it did not
 //! create.
@@ -30,8 +32,8 @@
 //! while the run that made it is alive.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::read::{Rejected, Row};
@@ -40,7 +42,10 @@ use crate::reason::Action;
 mod collisions;
 mod format;
 mod lock;
+mod parquet;
+mod sink;
 mod staging;
+mod stdout;
 #[cfg(test)]
 mod tests;
 
@@ -48,6 +53,7 @@ pub use collisions::check_collisions;
 pub use lock::{LOCK_FILE, OutputLock};
 
 use format::{format_line, push_field};
+use sink::Sink;
 use staging::Staging;
 
 /// The four CSV outputs' file names, in `report.json` order.
@@ -61,6 +67,69 @@ pub const OUTPUT_NAMES: [&str; 5] = [
     "rejected.csv",
     "report.json",
 ];
+
+/// Every name an output can have in any format, for repairs and collision checks.
+pub const KNOWN_NAMES: [&str; 13] = [
+    "clean.csv",
+    "review.csv",
+    "suppressed.csv",
+    "rejected.csv",
+    "report.json",
+    "clean.csv.gz",
+    "review.csv.gz",
+    "suppressed.csv.gz",
+    "rejected.csv.gz",
+    "clean.parquet",
+    "review.parquet",
+    "suppressed.parquet",
+    "rejected.parquet",
+];
+
+/// The file format of the four row outputs (`--output-format`). See: #13 part 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FileFormat {
+    /// CSV in the input's dialect (the default).
+    #[default]
+    Csv,
+    /// Parquet, every input column as text.
+    Parquet,
+}
+
+/// How the row outputs are written: format, compression, and where the clean rows go.
+/// See: #13 part 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputOptions {
+    /// `--output-format`.
+    pub format: FileFormat,
+    /// `--compress`: gzip the CSV outputs (`clean.csv.gz`, …); ignored for Parquet.
+    pub compress: bool,
+    /// `--out-dir -`: the clean rows go to standard output (the bytes the clean file would
+    /// hold, as CSV even with Parquet) once the run is complete, and are not kept in the
+    /// folder; the other outputs are published as usual.
+    pub clean_to_stdout: bool,
+}
+
+impl OutputOptions {
+    /// The four row outputs' final names, in [`CSV_OUTPUTS`] order.
+    pub fn names(&self) -> [String; 4] {
+        CSV_OUTPUTS.map(|csv| match (self.format, self.compress) {
+            (FileFormat::Parquet, _) => csv.replace(".csv", ".parquet"),
+            (FileFormat::Csv, true) => format!("{csv}.gz"),
+            (FileFormat::Csv, false) => csv.to_string(),
+        })
+    }
+
+    /// The names the rows are first written under in the private folder.
+    fn staged_names(&self) -> [String; 4] {
+        CSV_OUTPUTS.map(|csv| {
+            if self.compress && self.format == FileFormat::Csv {
+                format!("{csv}.gz")
+            } else {
+                csv.to_string()
+            }
+        })
+    }
+}
 
 /// Rows written per output.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -79,52 +148,6 @@ impl OutputCounts {
     /// All rows.
     pub fn total(&self) -> u64 {
         self.clean + self.review + self.suppressed + self.rejected
-    }
-}
-
-/// One output being written in the private folder.
-struct Sink {
-    out: BufWriter<File>,
-    /// The final path, for messages.
-    path: PathBuf,
-}
-
-impl Sink {
-    fn create(staging: &Staging, name: &str, bom: bool) -> Result<Sink> {
-        let path = staging.out_path(name);
-        let file = create_private(&staging.file(name)).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        let mut sink = Sink {
-            out: BufWriter::with_capacity(1 << 18, file),
-            path,
-        };
-        if bom {
-            sink.write(b"\xEF\xBB\xBF")?;
-        }
-        Ok(sink)
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.out.write_all(bytes).map_err(|source| Error::Write {
-            path: self.path.clone(),
-            source,
-        })
-    }
-
-    /// Flushes and syncs the file; returns it (still open) with its final path.
-    fn finish(self) -> Result<(File, PathBuf)> {
-        let Sink { out, path } = self;
-        let file = out.into_inner().map_err(|e| Error::Write {
-            path: path.clone(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok((file, path))
     }
 }
 
@@ -167,6 +190,7 @@ pub struct Outputs {
     scratch: Vec<u8>,
     file_mode: u32,
     delimiter: u8,
+    options: OutputOptions,
     /// Bytes written since the syncer was last asked to run.
     unsynced: usize,
     syncer: Option<Syncer>,
@@ -242,19 +266,46 @@ impl Outputs {
         bom: bool,
         cells: CellPolicy,
     ) -> Result<Outputs> {
+        Outputs::create_with(
+            lock,
+            header,
+            delimiter,
+            bom,
+            cells,
+            OutputOptions::default(),
+        )
+    }
+
+    /// As [`Outputs::create_locked`], in the format `options` gives.
+    ///
+    /// # Errors
+    /// As [`Outputs::create_locked`].
+    pub fn create_with(
+        lock: OutputLock,
+        header: &csv::ByteRecord,
+        delimiter: u8,
+        bom: bool,
+        cells: CellPolicy,
+        options: OutputOptions,
+    ) -> Result<Outputs> {
         let dir = lock.path().parent().unwrap_or(Path::new("."));
         let staging = Staging::create(dir)?;
+        // A Parquet file is made from a CSV without the BOM.
+        let bom = bom && options.format == FileFormat::Csv;
+        let [clean, review, suppressed, rejected] = options.staged_names();
+        let zip = options.compress && options.format == FileFormat::Csv;
         let mut outputs = Outputs {
-            clean: Sink::create(&staging, CSV_OUTPUTS[0], bom)?,
-            review: Sink::create(&staging, CSV_OUTPUTS[1], bom)?,
-            suppressed: Sink::create(&staging, CSV_OUTPUTS[2], bom)?,
-            rejected: Sink::create(&staging, CSV_OUTPUTS[3], false)?,
+            clean: Sink::create(&staging, &clean, bom, zip)?,
+            review: Sink::create(&staging, &review, bom, zip)?,
+            suppressed: Sink::create(&staging, &suppressed, bom, zip)?,
+            rejected: Sink::create(&staging, &rejected, false, zip)?,
             counts: OutputCounts::default(),
             cells,
             formula_cells: 0,
             scratch: Vec::new(),
             file_mode: 0o600,
             delimiter,
+            options,
             unsynced: 0,
             syncer: None,
             staging,
@@ -267,7 +318,7 @@ impl Outputs {
             &outputs.rejected,
         ]
         .iter()
-        .filter_map(|sink| sink.out.get_ref().try_clone().ok())
+        .filter_map(|sink| sink.out.file().try_clone().ok())
         .collect();
         outputs.syncer = Syncer::start(handles);
         let mut header_line = format_line(header, delimiter);
@@ -398,6 +449,8 @@ impl Outputs {
             suppressed,
             rejected,
             file_mode,
+            delimiter,
+            options,
             syncer,
             staging,
             lock,
@@ -406,9 +459,36 @@ impl Outputs {
         if let Some(syncer) = syncer {
             syncer.stop();
         }
+        let finals = options.names();
         let mut done = Vec::with_capacity(OUTPUT_NAMES.len());
-        for sink in [clean, review, suppressed, rejected] {
-            done.push(sink.finish()?);
+        let mut names: Vec<&str> = Vec::with_capacity(OUTPUT_NAMES.len());
+        for (i, sink) in [clean, review, suppressed, rejected]
+            .into_iter()
+            .enumerate()
+        {
+            let staged = staging.file(&sink.staged);
+            let finished = sink.finish()?;
+            if i == 0 && options.clean_to_stdout {
+                // Sent once the set is complete, before it is published. See: #13 part 3
+                stdout::copy_file(&staged)?;
+                continue;
+            }
+            if options.format == FileFormat::Parquet {
+                let path = staging.out_path(&finals[i]);
+                let to_error = |message: String| Error::Write {
+                    path: path.clone(),
+                    source: std::io::Error::other(message),
+                };
+                let file = create_private(&staging.file(&finals[i]))
+                    .map_err(|e| to_error(e.to_string()))?;
+                let csv_delimiter = if i == 3 { b',' } else { delimiter };
+                parquet::csv_to_parquet(&staged, &file, csv_delimiter, i == 3).map_err(to_error)?;
+                file.sync_all().map_err(|e| to_error(e.to_string()))?;
+                done.push((file, path));
+            } else {
+                done.push(finished);
+            }
+            names.push(&finals[i]);
         }
         let report_path = staging.out_path("report.json");
         let report = create_private(&staging.file("report.json"))
@@ -422,12 +502,13 @@ impl Outputs {
                 source,
             })?;
         done.push((report, report_path));
+        names.push("report.json");
         // On the open files, never by path: a name can be swapped for a symlink, a handle
         // cannot. See: #16 item 8
         for (file, path) in done {
             set_mode(&file, file_mode).map_err(|source| Error::Write { path, source })?;
         }
-        staging.publish(&OUTPUT_NAMES)?;
+        staging.publish(&names)?;
         drop(lock);
         Ok(())
     }

@@ -194,7 +194,7 @@ pub(super) fn roll_back(out_dir: &Path, folder: &Path) -> std::io::Result<()> {
         Err(e) => return Err(e),
     };
     let new: Vec<&str> = journal.lines().collect();
-    for name in super::OUTPUT_NAMES {
+    for name in super::KNOWN_NAMES {
         let aside = folder.join(format!("{name}{PREVIOUS}"));
         if aside.symlink_metadata().is_ok() {
             std::fs::rename(&aside, out_dir.join(name))?;

@@ -415,3 +415,61 @@ fn outputs_that_are_inputs_are_found_by_path_link_and_name() {
         .is_ok()
     );
 }
+
+#[test]
+fn a_crash_between_the_moves_of_parquet_or_gzip_outputs_is_repaired_too() {
+    // See: #13 part 3
+    let temp = tempfile::tempdir().expect("tempdir");
+    let out = temp.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("review.parquet"), "old review").expect("old");
+    let folder = out.join(format!("{}crashed", staging::PREFIX));
+    std::fs::create_dir(&folder).expect("folder");
+    std::fs::write(folder.join("publishing"), "clean.parquet\nclean.csv.gz\n").expect("journal");
+    std::fs::write(out.join("clean.parquet"), "new clean").expect("new");
+    std::fs::write(out.join("clean.csv.gz"), "new clean gz").expect("new");
+    std::fs::rename(
+        out.join("review.parquet"),
+        folder.join("review.parquet.previous"),
+    )
+    .expect("aside");
+    std::fs::write(out.join("review.parquet"), "new review").expect("new");
+    let lock = OutputLock::acquire(&out, None).expect("lock");
+    let staging = Staging::create(&out).expect("repair");
+    assert!(!folder.exists());
+    assert_eq!(read(&out, "review.parquet"), "old review");
+    assert!(!out.join("clean.parquet").exists());
+    assert!(!out.join("clean.csv.gz").exists());
+    drop((staging, lock));
+}
+
+#[test]
+fn compressed_and_parquet_outputs_are_published_alone_with_the_report() {
+    // See: #13 part 3
+    let temp = tempfile::tempdir().expect("tempdir");
+    for (format, compress, suffix) in [
+        (FileFormat::Csv, true, ".csv.gz"),
+        (FileFormat::Parquet, false, ".parquet"),
+    ] {
+        let out = temp.path().join(suffix.trim_start_matches('.'));
+        let options = OutputOptions {
+            format,
+            compress,
+            clean_to_stdout: false,
+        };
+        let lock = lock_out_dir(&out, None).expect("lock");
+        let header = csv::ByteRecord::from(vec!["email"]);
+        let outputs =
+            Outputs::create_with(lock, &header, b',', false, CellPolicy::Unchanged, options)
+                .expect("create");
+        outputs.finish(b"{}").expect("finish");
+        let mut expected: Vec<String> = ["clean", "rejected", "review", "suppressed"]
+            .iter()
+            .map(|n| format!("{n}{suffix}"))
+            .chain([String::from("report.json")])
+            .collect();
+        expected.sort();
+        assert_eq!(entries(&out), expected);
+        assert_eq!(options.names()[0], format!("clean{suffix}"));
+    }
+}

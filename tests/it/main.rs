@@ -8,6 +8,7 @@ mod cli;
 mod columns;
 mod conformance;
 mod cron_dns;
+mod cron_formats;
 mod cron_guards;
 mod dns;
 mod dns_clean;
