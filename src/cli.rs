@@ -128,9 +128,10 @@ pub(crate) struct BenchArgs {
 pub(crate) struct CleanArgs {
     /// The contact CSV (plain or gzip), or `-` for standard input.
     pub(crate) input: PathBuf,
-    /// Where to write clean.csv, review.csv, suppressed.csv, rejected.csv and report.json.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out_dir: PathBuf,
+    /// Where to write clean.csv, review.csv, suppressed.csv, rejected.csv and report.json
+    /// (required unless `--sample`).
+    #[arg(long, value_name = "DIR", required_unless_present = "sample")]
+    pub(crate) out_dir: Option<PathBuf>,
     /// The column holding the address (default: detected from the header).
     #[arg(long, value_name = "NAME")]
     pub(crate) email_column: Option<String>,
@@ -160,6 +161,15 @@ pub(crate) struct CleanArgs {
     /// (e.g. `--fail-if 'suppressed>15%' --fail-if 'rejected>0'`).
     #[arg(long = "fail-if", value_name = "EXPR", value_parser = parse_threshold)]
     pub(crate) fail_if: Vec<listwash::guard::Threshold>,
+    /// Preview instead of a run: decide a uniform random sample of N rows (1 to 1000000) and
+    /// print the projected counts for the whole list with 95% intervals (JSON on stdout, a
+    /// table on stderr). Writes no files, so takes no `--out-dir`.
+    #[arg(long, value_name = "N", conflicts_with_all = ["out_dir", "fail_if", "wait"],
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub(crate) sample: Option<u64>,
+    /// The sample's random seed (default 0): the same seed and input give the same sample.
+    #[arg(long, value_name = "S", requires = "sample")]
+    pub(crate) seed: Option<u64>,
     /// No progress bar or summary.
     #[arg(long, short)]
     pub(crate) quiet: bool,

@@ -102,6 +102,11 @@ fn decide_config(
 }
 
 fn clean(args: CleanArgs) -> Result<Outcome, Error> {
+    if let Some(size) = args.sample {
+        return sample(&args, size).map(|()| Outcome::Done);
+    }
+    // clap requires --out-dir unless --sample is given.
+    let out_dir = args.out_dir.clone().unwrap_or_default();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     // SIGINT, SIGTERM, SIGHUP: the run unwinds at its next check (within CANCEL_GRACE at
@@ -123,7 +128,7 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
         } else {
             InputSource::Path(args.input.clone())
         },
-        out_dir: args.out_dir.clone(),
+        out_dir: out_dir.clone(),
         read: ReadOptions {
             email_column: args.email_column.clone(),
             signup_column: args.signup_column.clone(),
@@ -160,9 +165,9 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
     let report = listwash::pipeline::clean(&config, progress.as_ref(), warn_sink(args.quiet))?;
     if !args.quiet {
         if json_logs() {
-            log(render::events::summary(&report, &args.out_dir));
+            log(render::events::summary(&report, &out_dir));
         } else {
-            crate::say_raw(&render::summary(&report, &args.out_dir));
+            crate::say_raw(&render::summary(&report, &out_dir));
         }
     }
     // Tripped thresholds are printed even with --quiet: they are why the run exits 3.
@@ -174,6 +179,49 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
     } else {
         Outcome::Done
     })
+}
+
+/// `clean --sample N`: the preview as JSON on stdout, a table (or a `summary` event) on
+/// stderr unless `--quiet`. Writes no files. See: #13 part 6.
+fn sample(args: &CleanArgs, size: u64) -> Result<(), Error> {
+    use listwash::sample::{DEFAULT_SEED, SampleOptions};
+    let input = if args.input.as_os_str() == "-" {
+        InputSource::Stdin
+    } else {
+        InputSource::Path(args.input.clone())
+    };
+    let read = ReadOptions {
+        email_column: args.email_column.clone(),
+        signup_column: args.signup_column.clone(),
+        max_field_bytes: args.max_field_bytes,
+    };
+    let options = SampleOptions {
+        size: usize::try_from(size).unwrap_or(usize::MAX),
+        seed: args.seed.unwrap_or(DEFAULT_SEED),
+    };
+    let decide = decide_config(args.decide.rules.as_deref(), &args.decide.options)?;
+    let report = listwash::sample::sample(&input, &read, &decide, &options, warn_sink(args.quiet))?;
+    if !args.quiet {
+        if json_logs() {
+            log(LogEvent::new(
+                EventKind::Summary,
+                format!(
+                    "sampled {} of {} rows",
+                    report.sample_size, report.rows_read
+                ),
+            )
+            .with("rows", report.rows_read)
+            .with("sample_size", report.sample_size)
+            .with("seed", report.seed));
+        } else {
+            crate::say_raw(&render::sample_table(&report));
+        }
+    }
+    let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Write {
+        path: "<stdout>".into(),
+        source: std::io::Error::other(e),
+    })?;
+    write_stdout(format!("{text}\n").as_bytes())
 }
 
 /// Progress as `progress` events (`--log-format json` with progress shown), at most one every

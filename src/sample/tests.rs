@@ -34,7 +34,11 @@ fn sample_size_is_the_smaller_of_capacity_and_items() {
             reservoir.offer(i);
         }
         assert_eq!(reservoir.offered(), items as u64);
-        assert_eq!(reservoir.into_ordered().len(), expected, "{capacity} of {items}");
+        assert_eq!(
+            reservoir.into_ordered().len(),
+            expected,
+            "{capacity} of {items}"
+        );
     }
 }
 
