@@ -9,6 +9,7 @@ mod columns;
 mod conformance;
 mod cron_dns;
 mod cron_guards;
+mod cron_sample;
 mod dns;
 mod dns_clean;
 mod engagement;
