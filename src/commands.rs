@@ -200,7 +200,17 @@ fn sample(args: &CleanArgs, size: u64) -> Result<(), Error> {
         seed: args.seed.unwrap_or(DEFAULT_SEED),
     };
     let decide = decide_config(args.decide.rules.as_deref(), &args.decide.options)?;
-    let report = listwash::sample::sample(&input, &read, &decide, &options, warn_sink(args.quiet))?;
+    let run = || listwash::sample::sample(&input, &read, &decide, &options, warn_sink(args.quiet));
+    let pool = args.jobs.and_then(|jobs| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(jobs))
+            .build()
+            .ok()
+    });
+    let report = match pool {
+        Some(pool) => pool.install(run)?,
+        None => run()?,
+    };
     if !args.quiet {
         if json_logs() {
             log(LogEvent::new(

@@ -12,7 +12,9 @@
 //! streaming, and a sampled row whose address appears again *later* in the list stands for one
 //! duplicate: an address with k occurrences has k − 1 such rows, exactly as many as `clean`
 //! marks duplicate. The duplicate share is thus estimated over the whole list; the other
-//! sampled rows (no later copy, so no two share an address) are decided on their own merits.
+//! sampled rows (no later copy, so no two share an address) are decided on their own merits,
+//! so an address's row decided on its merits is its last occurrence rather than its first
+//! (the same address, though its signup cell may differ).
 //! Rejected records are counted exactly, not sampled.
 
 use std::collections::{BTreeMap, HashMap};
