@@ -131,8 +131,9 @@ pub(crate) struct CleanArgs {
     /// Where to write clean.csv, review.csv, suppressed.csv, rejected.csv and report.json;
     /// `-` sends the clean rows to standard output once the run is complete (then
     /// `--report-dir` is required and receives the other outputs and report.json).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out_dir: PathBuf,
+    /// Required unless `--sample`.
+    #[arg(long, value_name = "DIR", required_unless_present = "sample")]
+    pub(crate) out_dir: Option<PathBuf>,
     // See: #13 part 3.
     /// With `--out-dir -`: the folder for review, suppressed, rejected and report.json (the
     /// run refuses `--out-dir -` without it, so no row is ever dropped).
@@ -175,6 +176,15 @@ pub(crate) struct CleanArgs {
     /// (e.g. `--fail-if 'suppressed>15%' --fail-if 'rejected>0'`).
     #[arg(long = "fail-if", value_name = "EXPR", value_parser = parse_threshold)]
     pub(crate) fail_if: Vec<listwash::guard::Threshold>,
+    /// Preview instead of a run: decide a uniform random sample of N rows (1 to 1000000) and
+    /// print the projected counts for the whole list with 95% intervals (JSON on stdout, a
+    /// table on stderr). Writes no files, so takes no `--out-dir`.
+    #[arg(long, value_name = "N", conflicts_with_all = ["out_dir", "fail_if", "wait"],
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub(crate) sample: Option<u64>,
+    /// The sample's random seed (default 0): the same seed and input give the same sample.
+    #[arg(long, value_name = "S", requires = "sample")]
+    pub(crate) seed: Option<u64>,
     /// No progress bar or summary.
     #[arg(long, short)]
     pub(crate) quiet: bool,

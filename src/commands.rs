@@ -102,6 +102,11 @@ fn decide_config(
 }
 
 fn clean(args: CleanArgs) -> Result<Outcome, Error> {
+    if let Some(size) = args.sample {
+        return sample(&args, size).map(|()| Outcome::Done);
+    }
+    // clap requires --out-dir unless --sample is given.
+    let out_dir = args.out_dir.clone().unwrap_or_default();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     // SIGINT, SIGTERM, SIGHUP: the run unwinds at its next check (within CANCEL_GRACE at
@@ -123,7 +128,7 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
         } else {
             InputSource::Path(args.input.clone())
         },
-        out_dir: output_dir(&args)?,
+        out_dir: output_dir(&args, &out_dir)?,
         read: ReadOptions {
             email_column: args.email_column.clone(),
             signup_column: args.signup_column.clone(),
@@ -180,10 +185,10 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
 // See: #13 part 3.
 /// The folder the published outputs go to: `--out-dir`, or `--report-dir` with `--out-dir -`
 /// (clap requires it there).
-fn output_dir(args: &CleanArgs) -> Result<std::path::PathBuf, Error> {
-    match (&args.report_dir, args.out_dir.as_os_str() == "-") {
+fn output_dir(args: &CleanArgs, out_dir: &std::path::Path) -> Result<std::path::PathBuf, Error> {
+    match (&args.report_dir, out_dir.as_os_str() == "-") {
         (Some(dir), true) => Ok(dir.clone()),
-        (None, false) => Ok(args.out_dir.clone()),
+        (None, false) => Ok(out_dir.to_path_buf()),
         (Some(dir), false) => Err(Error::OutDir {
             path: dir.clone(),
             message: "--report-dir is only used with --out-dir - (clean rows on stdout); \
@@ -191,7 +196,7 @@ fn output_dir(args: &CleanArgs) -> Result<std::path::PathBuf, Error> {
                 .into(),
         }),
         (None, true) => Err(Error::OutDir {
-            path: args.out_dir.clone(),
+            path: out_dir.to_path_buf(),
             message: "sends the clean rows to stdout; give --report-dir DIR for the other \
                       outputs and report.json"
                 .into(),
@@ -207,8 +212,61 @@ fn output_options(args: &CleanArgs) -> listwash::write::OutputOptions {
             crate::cli::OutputFormatArg::Parquet => listwash::write::FileFormat::Parquet,
         },
         compress: args.compress,
-        clean_to_stdout: args.out_dir.as_os_str() == "-",
+        clean_to_stdout: args.out_dir.as_ref().is_some_and(|d| d.as_os_str() == "-"),
     }
+}
+
+/// `clean --sample N`: the preview as JSON on stdout, a table (or a `summary` event) on
+/// stderr unless `--quiet`. Writes no files. See: #13 part 6.
+fn sample(args: &CleanArgs, size: u64) -> Result<(), Error> {
+    use listwash::sample::{DEFAULT_SEED, SampleOptions};
+    let input = if args.input.as_os_str() == "-" {
+        InputSource::Stdin
+    } else {
+        InputSource::Path(args.input.clone())
+    };
+    let read = ReadOptions {
+        email_column: args.email_column.clone(),
+        signup_column: args.signup_column.clone(),
+        max_field_bytes: args.max_field_bytes,
+    };
+    let options = SampleOptions {
+        size: usize::try_from(size).unwrap_or(usize::MAX),
+        seed: args.seed.unwrap_or(DEFAULT_SEED),
+    };
+    let decide = decide_config(args.decide.rules.as_deref(), &args.decide.options)?;
+    let run = || listwash::sample::sample(&input, &read, &decide, &options, warn_sink(args.quiet));
+    let pool = args.jobs.and_then(|jobs| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(jobs))
+            .build()
+            .ok()
+    });
+    let report = match pool {
+        Some(pool) => pool.install(run)?,
+        None => run()?,
+    };
+    if !args.quiet {
+        if json_logs() {
+            log(LogEvent::new(
+                EventKind::Summary,
+                format!(
+                    "sampled {} of {} rows",
+                    report.sample_size, report.rows_read
+                ),
+            )
+            .with("rows", report.rows_read)
+            .with("sample_size", report.sample_size)
+            .with("seed", report.seed));
+        } else {
+            crate::say_raw(&render::sample_table(&report));
+        }
+    }
+    let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Write {
+        path: "<stdout>".into(),
+        source: std::io::Error::other(e),
+    })?;
+    write_stdout(format!("{text}\n").as_bytes())
 }
 
 /// Progress as `progress` events (`--log-format json` with progress shown), at most one every

@@ -26,6 +26,7 @@ pub mod render;
 pub mod report;
 pub mod resolve;
 pub mod rules;
+pub mod sample;
 pub mod suppress;
 pub mod syntax;
 pub mod write;

@@ -17,6 +17,50 @@ use crate::guard::ThresholdResult;
 use crate::reason::Reason;
 use crate::report::Report;
 
+/// The `clean --sample` preview on stderr: per output and per reason, the sample's count and
+/// the projected count for the whole list with its 95% interval. See: #13 part 6.
+pub fn sample_table(report: &crate::sample::SampleReport) -> String {
+    let mut text = format!(
+        "listwash: sample of {} of {} rows (seed {}); projected for the whole list, {}\n",
+        report.sample_size,
+        report.rows_read,
+        report.seed,
+        if report.exact {
+            "exact (the sample is the whole list)"
+        } else {
+            "95% interval"
+        },
+    );
+    let _ = writeln!(
+        text,
+        "  {:<24} {:>8} {:>12} {:>25}",
+        "", "sample", "projected", "interval"
+    );
+    let row = |text: &mut String, name: &str, e: &crate::sample::Estimate| {
+        let range = format!("{} - {}", e.low, e.high);
+        let _ = writeln!(
+            text,
+            "  {name:<24} {:>8} {:>12} {range:>25}",
+            e.sample, e.projected
+        );
+    };
+    for (name, estimate) in &report.outputs {
+        row(&mut text, name, estimate);
+    }
+    let _ = writeln!(
+        text,
+        "  {:<24} {:>8} {:>12} {:>25}",
+        "rejected", "-", report.rejected, "(counted, not sampled)"
+    );
+    if !report.reasons.is_empty() {
+        text.push_str("  by reason:\n");
+        for (name, estimate) in &report.reasons {
+            row(&mut text, &format!("  {name}"), estimate);
+        }
+    }
+    text
+}
+
 /// The end-of-run table on stderr: counts per output and per reason.
 pub fn summary(report: &Report, out_dir: &Path) -> String {
     let o = &report.outputs;

@@ -224,13 +224,13 @@ impl Network {
             timeouts_in_a_row: in_a_row,
             threshold,
             reason: format!(
-                "{} stopped answering: {in_a_row} domains in a row got no answer                  (last: {}) after the canary domains had resolved",
+                "{} stopped answering: {in_a_row} domains in a row got no answer (last: {}) after the canary domains had resolved",
                 self.server_name, resolved.info.detail
             ),
             skipped_domains: 0,
         };
         let message = format!(
-            "{}; DNS circuit breaker opened after {domains} domains and {} queries: no more              queries are sent this run, and the remaining DNS-dependent rows go to review as              dns_unknown (check the resolver, or raise [dns] breaker_timeouts in the rules file)",
+            "{}; DNS circuit breaker opened after {domains} domains and {} queries: no more queries are sent this run, and the remaining DNS-dependent rows go to review as dns_unknown (check the resolver, or raise [dns] breaker_timeouts in the rules file)",
             report.reason, report.after_lookups
         );
         if self.breaker.set(report).is_ok() {

@@ -10,6 +10,7 @@ mod conformance;
 mod cron_dns;
 mod cron_formats;
 mod cron_guards;
+mod cron_sample;
 mod dns;
 mod dns_clean;
 mod engagement;
