@@ -583,4 +583,33 @@ mod tests {
         let error = load_text(&text).unwrap_err().to_string();
         assert!(error.contains("longer than 64 KiB"), "{error}");
     }
+
+    #[test]
+    fn digests_match_only_their_address_in_either_form() {
+        // Other systems hash the trimmed, lower-cased address as typed: an internationalised
+        // domain in Unicode, where listwash's form has A-labels.
+        let unicode = hex::encode(Sha256::digest("jeff@臺網中心.tw".as_bytes()));
+        let md5 = hex::encode(Md5::digest(b"listed@example.com"));
+        let (_f, set) = list(&format!("{unicode}\n{md5}\n"));
+        let idn = "Jeff@臺網中心.tw";
+        let n = normalize::normalize(idn).unwrap();
+        assert_eq!(set.matches(idn, &n), Some("SHA-256 digest"));
+        let listed = normalize::normalize("listed@example.com").unwrap();
+        assert_eq!(
+            set.matches("listed@example.com", &listed),
+            Some("MD5 digest")
+        );
+        let other = normalize::normalize("other@example.com").unwrap();
+        assert_eq!(set.matches("other@example.com", &other), None);
+    }
+
+    #[test]
+    fn only_hex_of_a_digest_length_is_a_digest() {
+        assert!(is_hex_digest(&"a".repeat(32)));
+        assert!(is_hex_digest(&"0".repeat(40)));
+        assert!(is_hex_digest(&"F".repeat(64)));
+        assert!(!is_hex_digest(&"a".repeat(33)));
+        assert!(!is_hex_digest(&"g".repeat(32)));
+        assert!(!is_hex_digest(""));
+    }
 }
