@@ -440,6 +440,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn issues_are_described_for_listwash_detail() {
+        assert_eq!(check("no-at-sign").unwrap_err().describe(), "no @");
+        assert_eq!(
+            check("Jane <jane@example.com>").unwrap_err().to_string(),
+            "display name or angle brackets, not a bare address"
+        );
+        assert_eq!(
+            SyntaxIssue::SpecialUseDomain.to_string(),
+            "special-use domain that never receives mail"
+        );
+    }
+
+    #[test]
     fn ordinary_addresses_pass_and_normalise() {
         let n = check(" Jane.Doe+news@Example.COM ").unwrap();
         assert_eq!(n.as_str(), "jane.doe+news@example.com");
