@@ -271,6 +271,31 @@ fn a_foreign_file_given_as_cache_is_untouched() {
 }
 
 /// `n` contacts on `n` distinct domains.
+/// `clean` against `dns` with `rules.toml`, a 150 ms timeout and no cache: the breaker tests.
+fn breaker_args(dns: &DnsFixture, concurrency: usize) -> Vec<String> {
+    let server = dns.addr.to_string();
+    let concurrency = concurrency.to_string();
+    [
+        "clean",
+        "{dir}/in.csv",
+        "--out-dir",
+        "{dir}/out",
+        "--dns-server",
+        &server,
+        "--dns-timeout",
+        "150",
+        "--dns-concurrency",
+        &concurrency,
+        "--rules",
+        "{dir}/rules.toml",
+        "--no-cache",
+        "--as-of",
+        "2026-11-01",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 fn many_domains(n: usize) -> String {
     let mut text = String::from("email\n");
     for i in 0..n {
@@ -296,25 +321,8 @@ fn the_breaker_opens_when_the_resolver_goes_silent() {
             "rules.toml",
             format!("[dns]\nbreaker_timeouts = {THRESHOLD}\nretry_backoff_ms = 0\n"),
         )
-        .args([
-            "clean",
-            "{dir}/in.csv",
-            "--out-dir",
-            "{dir}/out",
-            "--dns-server",
-            &dns.addr.to_string(),
-            "--dns-timeout",
-            "150",
-            "--dns-concurrency",
-            &CONCURRENCY.to_string(),
-            "--rules",
-            "{dir}/rules.toml",
-            "--no-cache",
-            "--progress",
-            "never",
-            "--as-of",
-            "2026-11-01",
-        ])
+        .args(breaker_args(&dns, CONCURRENCY))
+        .args(["--progress", "never"])
         .stderr_allowed()
         .run();
     // Each domain sends at most 2 queries (retries = 1); once the breaker opens, only the
@@ -402,24 +410,8 @@ fn a_resolver_that_keeps_answering_never_opens_the_breaker() {
             "rules.toml",
             "[dns]\nbreaker_timeouts = 4\nretry_backoff_ms = 0\n",
         )
-        .args([
-            "clean",
-            "{dir}/in.csv",
-            "--out-dir",
-            "{dir}/out",
-            "--dns-server",
-            &dns.addr.to_string(),
-            "--dns-timeout",
-            "150",
-            "--dns-concurrency",
-            "1",
-            "--rules",
-            "{dir}/rules.toml",
-            "--no-cache",
-            "--quiet",
-            "--as-of",
-            "2026-11-01",
-        ])
+        .args(breaker_args(&dns, 1))
+        .args(["--quiet"])
         .run();
     let report = run.report();
     assert!(report["domains"]["breaker"].is_null(), "{report}");
