@@ -47,17 +47,8 @@ fn temporaries(dir: &Path) -> Vec<String> {
 /// child.
 #[allow(clippy::zombie_processes, reason = "the caller waits for the child")]
 fn start_and_wait_for_rows(input: &Path, out: &Path) -> std::process::Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_listwash"))
-        .args([
-            "clean",
-            &input.display().to_string(),
-            "--out-dir",
-            &out.display().to_string(),
-            "--no-dns",
-            "--jobs",
-            "1",
-            "--quiet",
-        ])
+    let child = crate::support::run::clean_command(input, out)
+        .args(["--jobs", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

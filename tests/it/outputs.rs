@@ -44,20 +44,7 @@ fn mode(path: &Path) -> u32 {
         & 0o777
 }
 
-fn clean_command(input: &Path, out: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_listwash"));
-    command.args([
-        "clean",
-        &input.display().to_string(),
-        "--out-dir",
-        &out.display().to_string(),
-        "--no-dns",
-        "--quiet",
-        "--as-of",
-        "2026-11-01",
-    ]);
-    command
-}
+use crate::support::run::clean_command;
 
 #[test]
 fn an_input_inside_the_out_dir_named_like_an_output_is_refused() {

@@ -454,3 +454,20 @@ fn report_warnings(path: &Path) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// `listwash clean INPUT --out-dir OUT --no-dns --quiet --as-of 2026-11-01`, for tests that
+/// run the binary themselves (concurrent runs, signals).
+pub fn clean_command(input: &Path, out: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_listwash"));
+    command.args([
+        "clean",
+        &input.display().to_string(),
+        "--out-dir",
+        &out.display().to_string(),
+        "--no-dns",
+        "--quiet",
+        "--as-of",
+        "2026-11-01",
+    ]);
+    command
+}
