@@ -482,7 +482,12 @@ impl Outputs {
                 let file = create_private(&staging.file(&finals[i]))
                     .map_err(|e| to_error(e.to_string()))?;
                 let csv_delimiter = if i == 3 { b',' } else { delimiter };
-                parquet::csv_to_parquet(&staged, &file, csv_delimiter, i == 3).map_err(to_error)?;
+                let shape = match i {
+                    0 => parquet::Shape::Plain,
+                    3 => parquet::Shape::Rejected,
+                    _ => parquet::Shape::Decided,
+                };
+                parquet::csv_to_parquet(&staged, &file, csv_delimiter, shape).map_err(to_error)?;
                 file.sync_all().map_err(|e| to_error(e.to_string()))?;
                 done.push((file, path));
             } else {

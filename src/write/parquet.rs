@@ -4,16 +4,41 @@
 //! Consumes the private CSV (the exact text the CSV output would hold, without a BOM);
 //! produces a Parquet file with one text (`String`) column per CSV column, in row groups of
 //! [`ROWS_PER_GROUP`] rows (an empty output: the columns and no row group), so memory stays
-//! bounded whatever the output's size. `rejected` keeps `line` as an unsigned integer.
-//! `listwash_reason` is text, not a categorical column: that would need polars'
-//! `dtype-categorical` feature (a rebuild of polars for every developer) for a column any
-//! reader can cast. Never reads a cell into a message.
+//! bounded whatever the output's size. `rejected` keeps `line` as an unsigned integer;
+//! `review` and `suppressed` write `listwash_reason` as a categorical column (a handful of
+//! codes over millions of rows: dictionary-encoded, and read back by polars as
+//! `Categorical`). Never reads a cell into a message.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
 use polars::prelude::*;
+
+/// Which output a CSV holds: decides the typed columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// `clean`: the input's columns only, all text.
+    Plain,
+    /// `review` / `suppressed`: the input's columns, then `listwash_reason` (categorical) and
+    /// `listwash_detail` (text).
+    Decided,
+    /// `rejected`: `line` (unsigned integer), `error`, `raw`.
+    Rejected,
+}
+
+impl Shape {
+    /// The type of column `i` of `width`.
+    fn dtype(self, i: usize, width: usize) -> DataType {
+        match self {
+            Shape::Rejected if i == 0 => DataType::UInt64,
+            Shape::Decided if width >= 2 && i == width - 2 => {
+                DataType::from_categories(Categories::global())
+            }
+            _ => DataType::String,
+        }
+    }
+}
 
 /// Rows held in memory and written as one row group.
 const ROWS_PER_GROUP: usize = 65_536;
@@ -36,14 +61,14 @@ fn column_names(header: &csv::ByteRecord) -> Vec<PlSmallStr> {
 }
 
 /// Writes the CSV file `csv_path` (delimiter `delimiter`, with a header) as Parquet into
-/// `out`. With `rejected`, the first column (`line`) is written as `UInt64`.
+/// `out`, typing the columns as `shape` says.
 ///
 /// Returns a message without cell content on failure.
 pub(super) fn csv_to_parquet(
     csv_path: &Path,
     out: &File,
     delimiter: u8,
-    rejected: bool,
+    shape: Shape,
 ) -> std::result::Result<(), String> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -57,18 +82,11 @@ pub(super) fn csv_to_parquet(
         .clone();
     let names = column_names(&header);
     let width = names.len();
-    let line_column = rejected && width > 0;
+    let dtypes: Vec<DataType> = (0..width).map(|i| shape.dtype(i, width)).collect();
     let schema: Schema = names
         .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let dtype = if line_column && i == 0 {
-                DataType::UInt64
-            } else {
-                DataType::String
-            };
-            Field::new(name.clone(), dtype)
-        })
+        .zip(&dtypes)
+        .map(|(name, dtype)| Field::new(name.clone(), dtype.clone()))
         .collect();
     let mut writer = ParquetWriter::new(BufWriter::new(out))
         .batched(&schema)
@@ -97,7 +115,7 @@ pub(super) fn csv_to_parquet(
             rows += 1;
         }
         if rows == ROWS_PER_GROUP || (!more && rows > 0) {
-            let frame = frame(&names, &mut columns, rows, line_column)?;
+            let frame = frame(&names, &dtypes, &mut columns, rows)?;
             writer
                 .write_batch(&frame)
                 .map_err(|e| format!("cannot write the Parquet file: {e}"))?;
@@ -116,27 +134,30 @@ pub(super) fn csv_to_parquet(
 /// One row group's frame from the buffered columns, which it empties.
 fn frame(
     names: &[PlSmallStr],
+    dtypes: &[DataType],
     columns: &mut [Vec<Option<String>>],
     rows: usize,
-    line_column: bool,
 ) -> std::result::Result<DataFrame, String> {
     let built = names
         .iter()
+        .zip(dtypes)
         .zip(columns.iter_mut())
-        .enumerate()
-        .map(|(i, (name, cells))| {
+        .map(|((name, dtype), cells)| {
             let cells = std::mem::take(cells);
-            if line_column && i == 0 {
-                let lines: Vec<Option<u64>> = cells
-                    .iter()
-                    .map(|c| c.as_deref().and_then(|t| t.parse().ok()))
-                    .collect();
-                Column::new(name.clone(), lines)
-            } else {
-                Column::new(name.clone(), cells)
+            match dtype {
+                DataType::UInt64 => {
+                    let lines: Vec<Option<u64>> = cells
+                        .iter()
+                        .map(|c| c.as_deref().and_then(|t| t.parse().ok()))
+                        .collect();
+                    Ok(Column::new(name.clone(), lines))
+                }
+                DataType::String => Ok(Column::new(name.clone(), cells)),
+                _ => Column::new(name.clone(), cells).cast(dtype),
             }
         })
-        .collect();
+        .collect::<PolarsResult<Vec<Column>>>()
+        .map_err(|e| format!("cannot build a Parquet row group: {e}"))?;
     DataFrame::new(rows, built).map_err(|e| format!("cannot build a Parquet row group: {e}"))
 }
 

@@ -47,7 +47,7 @@ fn csv_records(bytes: &[u8]) -> Vec<Vec<String>> {
 }
 
 /// A Parquet file read back with polars, as a header and rows of optional text (the
-/// `line` column of `rejected` as its number's text).
+/// `line` column of `rejected` as its number's text, a categorical column as its text).
 fn parquet_records(path: &Path) -> (Vec<String>, Vec<Vec<Option<String>>>) {
     let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let frame = ParquetReader::new(file).finish().expect("a Parquet file");
@@ -69,6 +69,13 @@ fn parquet_records(path: &Path) -> (Vec<String>, Vec<Vec<Option<String>>>) {
                 let cells = column.u64().expect("numbers");
                 (0..cells.len())
                     .map(|i| cells.get(i).map(|n| n.to_string()))
+                    .collect()
+            }
+            DataType::Categorical(..) => {
+                let text = column.cast(&DataType::String).expect("categories as text");
+                let cells = text.str().expect("text");
+                (0..cells.len())
+                    .map(|i| cells.get(i).map(str::to_string))
                     .collect()
             }
             other => panic!("column {} is {other}, not text", column.name()),
@@ -111,6 +118,29 @@ fn parquet_outputs_hold_the_csv_outputs_row_for_row() {
         Some("listwash_detail")
     );
     assert_eq!(parquet.report()["outputs"], counts);
+    // The reason is categorical in the decided outputs; every other column is text.
+    for name in ["review", "suppressed"] {
+        let file = File::open(parquet.path(&format!("out/{name}.parquet"))).expect(name);
+        let frame = ParquetReader::new(file).finish().expect("Parquet");
+        for column in frame.columns() {
+            let categorical = matches!(column.dtype(), DataType::Categorical(..));
+            assert_eq!(
+                categorical,
+                column.name().as_str() == "listwash_reason",
+                "{name}: {} is {}",
+                column.name(),
+                column.dtype()
+            );
+        }
+    }
+    let file = File::open(parquet.path("out/clean.parquet")).expect("clean.parquet");
+    let frame = ParquetReader::new(file).finish().expect("Parquet");
+    assert!(
+        frame
+            .columns()
+            .iter()
+            .all(|c| c.dtype() == &DataType::String)
+    );
     // The rejected line numbers are numbers.
     let file = File::open(parquet.path("out/rejected.parquet")).expect("rejected.parquet");
     let frame = ParquetReader::new(file).finish().expect("Parquet");
