@@ -67,8 +67,9 @@ pub(crate) struct CacheArgs {
     /// `stats`: entries, by status, ages, size on disk; `prune`: remove expired entries.
     #[arg(value_enum, value_name = "ACTION")]
     pub(crate) action: CacheAction,
-    /// The cache file (default: the one `clean` uses, in the user's cache directory).
-    #[arg(long, value_name = "FILE")]
+    /// The cache file (default: the one `clean` uses, in the user's cache directory), or the
+    /// `postgres://` URL of a shared cache.
+    #[arg(long, value_name = "FILE|URL")]
     pub(crate) cache: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
@@ -255,8 +256,9 @@ pub(crate) struct DecideOptions {
     /// DNS queries in flight at most.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub(crate) dns_concurrency: u64,
-    /// The persistent domain cache (default: in the user's cache directory).
-    #[arg(long, value_name = "FILE")]
+    /// The persistent domain cache: a file (default: in the user's cache directory), or a
+    /// PostgreSQL database shared by several hosts (`postgres://user@host:port/database`).
+    #[arg(long, value_name = "FILE|URL")]
     pub(crate) cache: Option<PathBuf>,
     /// Do not read or write the persistent domain cache.
     #[arg(long, conflicts_with = "cache")]

@@ -13,7 +13,7 @@ use listwash::progress::{Bar, LogLines, Progress, Silent};
 use listwash::read::{InputSource, ReadOptions};
 use listwash::render;
 use listwash::render::events::{EventKind, LogEvent};
-use listwash::resolve::{CacheLocation, DnsOptions, WarnSink};
+use listwash::resolve::{CacheLocation, DnsOptions, WarnSink, is_postgres_url};
 use listwash::rules::{DEFAULT_RULES, RuleSet};
 use listwash::write::CellPolicy;
 
@@ -85,7 +85,10 @@ fn decide_config(
         concurrency: args.dns_concurrency as usize,
         cache: match (&args.cache, args.no_cache) {
             (_, true) => CacheLocation::Off,
-            (Some(path), false) => CacheLocation::File(path.clone()),
+            (Some(path), false) => match path.to_str().filter(|p| is_postgres_url(p)) {
+                Some(url) => CacheLocation::Postgres(url.to_string()),
+                None => CacheLocation::File(path.clone()),
+            },
             (None, false) => CacheLocation::Default,
         },
     });
@@ -357,17 +360,24 @@ fn bench(args: BenchArgs) -> Result<(), Error> {
 
 /// `listwash cache stats|prune`: one JSON object with `--json`, else a few lines of text.
 fn cache(args: CacheArgs) -> Result<(), Error> {
-    use listwash::resolve::{cache_prune, cache_stats, default_cache_path};
+    use listwash::resolve::{
+        cache_prune, cache_stats, default_cache_path, shared_cache_prune, shared_cache_stats,
+    };
     let Some(path) = args.cache.or_else(default_cache_path) else {
         return Err(Error::Cache {
             path: "<none>".into(),
             message: "this system has no user cache directory; give --cache FILE".into(),
         });
     };
-    let shown = render::escape_controls(&path.display().to_string());
+    // The shown path of a PostgreSQL cache is `host:port/database`: never the URL's password.
+    let shown = |path: &std::path::Path| render::escape_controls(&path.display().to_string());
     let (json, text) = match args.action {
         CacheAction::Stats => {
-            let s = cache_stats(&path)?;
+            let s = match path.to_str().filter(|p| is_postgres_url(p)) {
+                Some(url) => shared_cache_stats(url)?,
+                None => cache_stats(&path)?,
+            };
+            let shown = shown(&s.path);
             let statuses: Vec<String> = s
                 .by_status
                 .iter()
@@ -397,7 +407,11 @@ fn cache(args: CacheArgs) -> Result<(), Error> {
             (serde_json::to_string(&s), text)
         }
         CacheAction::Prune => {
-            let p = cache_prune(&path)?;
+            let p = match path.to_str().filter(|p| is_postgres_url(p)) {
+                Some(url) => shared_cache_prune(url)?,
+                None => cache_prune(&path)?,
+            };
+            let shown = shown(&p.path);
             let text = if p.exists {
                 format!(
                     "cache {shown}\npruned {} expired entries ({} unreadable); {} entries left; \

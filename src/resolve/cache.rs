@@ -75,7 +75,7 @@ impl Entry {
         }
     }
 
-    fn into_info(self) -> DomainInfo {
+    pub(super) fn into_info(self) -> DomainInfo {
         DomainInfo {
             status: self.status,
             mx_hosts: self.mx_hosts,

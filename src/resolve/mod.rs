@@ -31,6 +31,8 @@
 mod cache;
 mod classify;
 mod lookup;
+mod postgres;
+mod store;
 mod upkeep;
 
 pub use upkeep::{CacheStats, PruneOutcome, cache_prune, cache_stats, default_cache_path};
@@ -48,6 +50,8 @@ use crate::error::{Error, Result};
 use crate::rules::{BadValue, check_range};
 use cache::{Cache, Entry};
 use lookup::{Network, Resolved, Trust};
+pub use postgres::{is_postgres_url, shared_cache_prune, shared_cache_stats};
+use store::Store;
 
 /// What DNS said about a domain. A lookup failure is `Unknown`, never a negative answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -135,6 +139,8 @@ pub enum CacheLocation {
     Default,
     /// This file.
     File(PathBuf),
+    /// A table in this PostgreSQL database (`postgres://…`), shared by a fleet of hosts.
+    Postgres(String),
     /// No persistent cache.
     Off,
 }
@@ -410,7 +416,7 @@ pub struct DomainChecker {
     runtime: tokio::runtime::Runtime,
     network: Arc<Network>,
     warner: Arc<Warner>,
-    cache: Option<Cache>,
+    cache: Option<Store>,
     known: HashMap<String, Slot>,
     /// New answers to write to the cache at the end.
     to_store: Vec<(String, Entry)>,
@@ -443,12 +449,17 @@ impl DomainChecker {
             let _entered = runtime.enter();
             Arc::new(Network::new(options, rules, warner.clone())?)
         };
-        let cache_path = match &options.cache {
+        let cache = match &options.cache {
             CacheLocation::Off => None,
-            CacheLocation::File(path) => Some(path.clone()),
-            CacheLocation::Default => default_cache_path(),
+            CacheLocation::File(path) => Cache::open(path, &warner).map(Store::File),
+            CacheLocation::Default => default_cache_path()
+                .and_then(|path| Cache::open(&path, &warner))
+                .map(Store::File),
+            CacheLocation::Postgres(url) => {
+                postgres::SharedCache::open(url, runtime.handle().clone(), &warner)
+                    .map(Store::Shared)
+            }
         };
-        let cache = cache_path.and_then(|path| Cache::open(&path, &warner));
         Ok(DomainChecker {
             runtime,
             network,

@@ -77,7 +77,7 @@ fn decode(bytes: &[u8]) -> Option<Entry> {
     serde_json::from_slice::<Entry>(bytes).ok()
 }
 
-fn time(ms: u64) -> Option<String> {
+pub(super) fn time(ms: u64) -> Option<String> {
     let ms = i64::try_from(ms).ok()?;
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }

@@ -21,6 +21,7 @@ mod messages;
 mod outputs;
 mod privacy;
 mod props;
+mod shared_cache;
 mod support;
 mod tests;
 mod wait;
