@@ -252,61 +252,52 @@ fn to_i64(ms: u64) -> i64 {
 /// # Errors
 /// [`Error::Cache`] when the database cannot be reached or queried.
 pub fn shared_cache_stats(url: &str) -> Result<CacheStats> {
-    let (config, place) = config_of(url)?;
     let now = to_i64(now_ms());
-    let label = place.clone();
-    on_own_runtime(&label, "nothing was counted", async move {
-        let client = connect(&config).await?;
-        let mut stats = CacheStats {
-            path: place.clone().into(),
-            ..CacheStats::default()
-        };
-        let exists: bool = client
-            .query_one("SELECT to_regclass($1::text) IS NOT NULL", &[&TABLE])
-            .await?
-            .try_get(0)?;
-        if !exists {
-            return Ok(stats);
-        }
-        stats.exists = true;
-        let sql = format!(
-            "SELECT status, count(*), count(*) FILTER (WHERE expires_ms <= $1),
+    with_table(
+        url,
+        "nothing was counted",
+        async move |client, size, place| {
+            let mut stats = CacheStats {
+                path: place.into(),
+                ..CacheStats::default()
+            };
+            let Some(size) = size else {
+                return Ok(stats);
+            };
+            stats.exists = true;
+            stats.size_bytes = size;
+            let sql = format!(
+                "SELECT status, count(*), count(*) FILTER (WHERE expires_ms <= $1),
                     min(stored_ms), max(stored_ms), min(expires_ms) FILTER (WHERE expires_ms > $1)
              FROM {TABLE} GROUP BY status"
-        );
-        let (mut oldest, mut newest, mut next) = (None::<i64>, None::<i64>, None::<i64>);
-        for row in client.query(&sql, &[&now]).await? {
-            let status: &str = row.try_get(0)?;
-            let entries = u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0);
-            stats.entries += entries;
-            stats.expired += u64::try_from(row.try_get::<_, i64>(2)?).unwrap_or(0);
-            match serde_json::from_value::<DomainStatus>(status.into()) {
-                Ok(known) => *stats.by_status.entry(known.as_str()).or_default() += entries,
-                Err(_) => stats.unreadable += entries,
+            );
+            let (mut oldest, mut newest, mut next) = (None::<i64>, None::<i64>, None::<i64>);
+            for row in client.query(&sql, &[&now]).await? {
+                let status: &str = row.try_get(0)?;
+                let entries = u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0);
+                stats.entries += entries;
+                stats.expired += u64::try_from(row.try_get::<_, i64>(2)?).unwrap_or(0);
+                match serde_json::from_value::<DomainStatus>(status.into()) {
+                    Ok(known) => *stats.by_status.entry(known.as_str()).or_default() += entries,
+                    Err(_) => stats.unreadable += entries,
+                }
+                let fold =
+                    |acc: Option<i64>, v: Option<i64>, pick: fn(i64, i64) -> i64| match (acc, v) {
+                        (Some(a), Some(b)) => Some(pick(a, b)),
+                        (a, b) => a.or(b),
+                    };
+                oldest = fold(oldest, row.try_get(3)?, i64::min);
+                newest = fold(newest, row.try_get(4)?, i64::max);
+                next = fold(next, row.try_get(5)?, i64::min);
             }
-            let fold = |acc: Option<i64>, v: Option<i64>, pick: fn(i64, i64) -> i64| match (acc, v)
-            {
-                (Some(a), Some(b)) => Some(pick(a, b)),
-                (a, b) => a.or(b),
-            };
-            oldest = fold(oldest, row.try_get(3)?, i64::min);
-            newest = fold(newest, row.try_get(4)?, i64::max);
-            next = fold(next, row.try_get(5)?, i64::min);
-        }
-        let time = |ms: Option<i64>| ms.and_then(|ms| super::upkeep::time(u64::try_from(ms).ok()?));
-        stats.oldest_stored = time(oldest);
-        stats.newest_stored = time(newest);
-        stats.next_expiry = time(next);
-        let size: i64 = client
-            .query_one(
-                "SELECT pg_total_relation_size($1::text::regclass)",
-                &[&TABLE],
-            )
-            .await?
-            .try_get(0)?;
-        stats.size_bytes = u64::try_from(size).unwrap_or(0);
-        Ok(stats)
-    })
+            let time =
+                |ms: Option<i64>| ms.and_then(|ms| super::upkeep::time(u64::try_from(ms).ok()?));
+            stats.oldest_stored = time(oldest);
+            stats.newest_stored = time(newest);
+            stats.next_expiry = time(next);
+            Ok(stats)
+        },
+    )
 }
 
 /// `listwash cache prune --cache postgres://…`: deletes the expired entries in one statement
@@ -315,35 +306,61 @@ pub fn shared_cache_stats(url: &str) -> Result<CacheStats> {
 /// # Errors
 /// [`Error::Cache`] when the database cannot be reached or queried; then nothing was removed.
 pub fn shared_cache_prune(url: &str) -> Result<PruneOutcome> {
-    let (config, place) = config_of(url)?;
     let now = to_i64(now_ms());
-    let label = place.clone();
-    on_own_runtime(&label, "nothing was removed", async move {
+    with_table(
+        url,
+        "nothing was removed",
+        async move |client, size, place| {
+            let mut outcome = PruneOutcome {
+                path: place.into(),
+                ..PruneOutcome::default()
+            };
+            let Some(size) = size else {
+                return Ok(outcome);
+            };
+            outcome.exists = true;
+            outcome.size_before = size;
+            let delete = format!("DELETE FROM {TABLE} WHERE expires_ms <= $1");
+            outcome.removed_expired = client.execute(&delete, &[&now]).await?;
+            let count = format!("SELECT count(*) FROM {TABLE}");
+            outcome.remaining = scalar(&client, &count).await?;
+            outcome.size_after = table_size(&client).await?.unwrap_or(0);
+            Ok(outcome)
+        },
+    )
+}
+
+/// Connects for `cache stats|prune` and runs `work` with the client, the table's size on disk
+/// (`None`: no run has created it yet) and `host:port/database`, on a runtime of its own.
+fn with_table<T, W>(url: &str, consequence: &str, work: W) -> Result<T>
+where
+    W: AsyncFnOnce(Client, Option<u64>, String) -> std::result::Result<T, tokio_postgres::Error>,
+{
+    let (config, place) = config_of(url)?;
+    let shown = place.clone();
+    on_own_runtime(&shown, consequence, async move {
         let client = connect(&config).await?;
-        let mut outcome = PruneOutcome {
-            path: place.clone().into(),
-            ..PruneOutcome::default()
-        };
-        let exists: bool = client
-            .query_one("SELECT to_regclass($1::text) IS NOT NULL", &[&TABLE])
-            .await?
-            .try_get(0)?;
-        if !exists {
-            return Ok(outcome);
-        }
-        outcome.exists = true;
-        let size = format!("SELECT pg_total_relation_size('{TABLE}'::regclass)");
-        outcome.size_before =
-            u64::try_from(client.query_one(&size, &[]).await?.try_get::<_, i64>(0)?).unwrap_or(0);
-        let delete = format!("DELETE FROM {TABLE} WHERE expires_ms <= $1");
-        outcome.removed_expired = client.execute(&delete, &[&now]).await?;
-        let count = format!("SELECT count(*) FROM {TABLE}");
-        outcome.remaining =
-            u64::try_from(client.query_one(&count, &[]).await?.try_get::<_, i64>(0)?).unwrap_or(0);
-        outcome.size_after =
-            u64::try_from(client.query_one(&size, &[]).await?.try_get::<_, i64>(0)?).unwrap_or(0);
-        Ok(outcome)
+        let size = table_size(&client).await?;
+        work(client, size, place).await
     })
+}
+
+/// The table's size in bytes, `None` when it does not exist.
+async fn table_size(client: &Client) -> std::result::Result<Option<u64>, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT pg_total_relation_size(to_regclass($1::text))",
+            &[&TABLE],
+        )
+        .await?;
+    let size: Option<i64> = row.try_get(0)?;
+    Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
+}
+
+/// A query's one non-negative number.
+async fn scalar(client: &Client, sql: &str) -> std::result::Result<u64, tokio_postgres::Error> {
+    let n: i64 = client.query_one(sql, &[]).await?.try_get(0)?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The parsed URL (with listwash's name and connect timeout) and its `host:port/database`.

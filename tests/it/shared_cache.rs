@@ -84,6 +84,24 @@ fn finish(child: Child, dir: &Path, expect: &Expect) -> serde_json::Value {
     report
 }
 
+/// The same run by two processes at once, each in its own folder; each must end with status
+/// 0 and no warning. Their reports and folders.
+fn two_at_once(dns: &DnsFixture, pg: &PgServer) -> Vec<(serde_json::Value, tempfile::TempDir)> {
+    let dirs = [
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    ];
+    let children: Vec<Child> = dirs
+        .iter()
+        .map(|d| spawn(d.path(), dns, &pg.url(), 2000))
+        .collect();
+    children
+        .into_iter()
+        .zip(dirs)
+        .map(|(child, dir)| (finish(child, dir.path(), &Expect::new()), dir))
+        .collect()
+}
+
 fn lookups(report: &serde_json::Value) -> u64 {
     report["domains"]["lookups"].as_u64().expect("lookups")
 }
@@ -108,16 +126,7 @@ fn warm_runs_from_two_processes_send_no_queries() {
         DOMAINS.to_string()
     );
     // Two processes at once, each on its own host folder, both served by the database.
-    let dirs = [
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    ];
-    let children: Vec<Child> = dirs
-        .iter()
-        .map(|d| spawn(d.path(), &dns, &pg.url(), 2000))
-        .collect();
-    for (child, dir) in children.into_iter().zip(&dirs) {
-        let report = finish(child, dir.path(), &Expect::new());
+    for (report, dir) in two_at_once(&dns, &pg) {
         assert_eq!(lookups(&report), 0, "{report}");
         assert_eq!(report["domains"]["cache_hits"], DOMAINS as u64);
         assert_eq!(report["outputs"], cold.report()["outputs"]);
@@ -133,17 +142,8 @@ fn warm_runs_from_two_processes_send_no_queries() {
 fn two_cold_runs_at_once_share_one_table_without_a_warning() {
     let pg = PgServer::start();
     let dns = DnsFixture::builder(Mode::SyntheticMx).start();
-    let dirs = [
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    ];
-    let children: Vec<Child> = dirs
-        .iter()
-        .map(|d| spawn(d.path(), &dns, &pg.url(), 2000))
-        .collect();
-    for (child, dir) in children.into_iter().zip(&dirs) {
-        // Expect::new(): no warning at all (a failed CREATE or upsert would warn).
-        let report = finish(child, dir.path(), &Expect::new());
+    // two_at_once expects no warning at all (a failed CREATE or upsert would warn).
+    for (report, _dir) in two_at_once(&dns, &pg) {
         assert_eq!(report["outputs"]["clean"], DOMAINS as u64, "{report}");
     }
     assert_eq!(
