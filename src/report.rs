@@ -77,6 +77,11 @@ pub struct DomainsReport {
     pub warnings: Vec<String>,
     /// When and why the DNS circuit breaker opened (`null`: it did not).
     pub breaker: Option<crate::resolve::BreakerReport>,
+    /// Distinct domains whose MX is at a domain-parking service (issue 15).
+    pub parked: u64,
+    /// Queries as sent on the wire per server (datagrams, TCP connections, tries), servers
+    /// left out as refusing, CNAME loops (issue 15).
+    pub transport: crate::resolve::TransportReport,
 }
 
 /// `engagement`.

@@ -2,8 +2,9 @@
 //!
 //! Consumes normalised domains (lower-case ASCII, A-labels, no trailing dot) and produces a
 //! [`DomainInfo`] for each. Only this module knows about tokio and hickory: a
-//! [`DomainChecker`] owns its own tokio runtime and resolver, so the rest of the pipeline stays
-//! synchronous.
+//! [`DomainChecker`] owns its own tokio runtime and asks the servers itself (hickory-proto
+//! messages over UDP, and over TCP after a truncated answer), so the rest of the pipeline
+//! stays synchronous.
 //!
 //! How a run goes (see issue 3):
 //! - [`DomainChecker::submit`] looks new domains up in the persistent cache (one brief open of
@@ -11,12 +12,19 @@
 //!   [`DnsOptions::concurrency`] domains at a time. Each domain is queried at most once a run
 //!   per record type: MX, then A and AAAA only when there is no MX (implicit MX).
 //! - Before the first network answer is used, the canary domains ([`DnsRules::canaries`]) are
-//!   queried once. If any comes back negative, or none answers at all, the resolver is not
-//!   trusted: one warning goes to the [`WarnSink`], nothing more is sent, and every domain not
-//!   already answered from the cache is `Unknown`. A run served entirely from the cache sends
-//!   no query at all, canaries included.
-//! - Timeouts and SERVFAIL are retried ([`DnsRules::retries`]) with a doubling backoff; other
-//!   failures are not. A failure is `Unknown`, never a negative answer, and never cached.
+//!   asked of each configured server. A server for which one comes back negative, or none
+//!   exists (an MX or an implicit MX), is left out with one warning (a server refusing them
+//!   all is listed in `report.json`); when no server is left the resolver is not trusted:
+//!   nothing more is sent, and every domain not already answered from the cache is
+//!   `Unknown`. A run served entirely from the cache sends no query at all, canaries included.
+//! - Each question goes to the servers in turn: REFUSED, SERVFAIL, NOTIMP, FORMERR, a timeout
+//!   or a transport failure moves it to the next. A round over the servers is retried
+//!   ([`DnsRules::retries`]) with a doubling backoff when a timeout or SERVFAIL was among its
+//!   failures. A truncated UDP answer is asked again over TCP (RFC 7766). A failure is
+//!   `Unknown`, never a negative answer, and never cached.
+//! - Only real answers decide (issue 15): records, NXDOMAIN, or NODATA with the zone's SOA,
+//!   from a server offering recursion. A referral, a lame answer, a CNAME loop or a negative
+//!   from a server without recursion (warned about once) is `Unknown`.
 //! - The circuit breaker: once the canaries passed, when [`DnsRules::breaker_timeouts`]
 //!   domains in a row get no answer at all (every try timed out), the resolver is taken to
 //!   have died half-way. One warning goes to the [`WarnSink`], no further query is sent (not
@@ -28,11 +36,15 @@
 //!
 //! This module never prints; warnings go to the [`WarnSink`] and into [`DnsStats::warnings`].
 
+mod answer;
 mod cache;
+mod canary;
 mod classify;
 mod lookup;
+mod transport;
 mod upkeep;
 
+pub use transport::ServerReport;
 pub use upkeep::{CacheStats, PruneOutcome, cache_prune, cache_stats, default_cache_path};
 
 use std::collections::HashMap;
@@ -323,13 +335,11 @@ fn looks_like_domain(name: &str) -> bool {
 /// pipeline counts).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DnsStats {
-    /// DNS queries actually sent: every try counts (a retry after a timeout is a second
-    /// query), canary queries included. Answers from the persistent cache send none.
-    ///
-    /// Two sends inside the resolver library are not counted: following a CNAME into a zone
-    /// the server left out of its answer, and hickory's UDP retransmission of a question still
-    /// unanswered after max(333 ms, 1.2 × the server's smoothed round-trip time) within one
-    /// try's timeout.
+    /// DNS questions asked (tries): every try counts (a retry after a timeout is a second
+    /// query, asking the next server after a REFUSED is another), canary queries and the
+    /// query that follows a CNAME into another zone included. A try is one UDP datagram,
+    /// plus one TCP connection when the UDP answer was truncated ([`TransportReport`] has
+    /// both per server). Answers from the persistent cache send none.
     pub lookups: u64,
     /// Domains answered from the persistent cache.
     pub cache_hits: u64,
@@ -339,6 +349,21 @@ pub struct DnsStats {
     pub warnings: Vec<String>,
     /// When and why the DNS circuit breaker opened; `None` when it stayed closed.
     pub breaker: Option<BreakerReport>,
+    /// What went on the wire, per server (issue 15).
+    pub transport: TransportReport,
+    /// Distinct domains of this run whose MX is at a parking service (cache hits included).
+    pub parked: u64,
+}
+
+/// `report.json`'s `domains.transport`: the queries as sent on the wire, per server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TransportReport {
+    /// Every configured server (the system's when no `--dns-server` was given), in order.
+    pub servers: Vec<ServerReport>,
+    /// Servers left out because they refused every canary domain (`IP:port`).
+    pub refusing_servers: Vec<String>,
+    /// Domains whose CNAME chain looped back on itself (each counted once; `dns_unknown`).
+    pub cname_loops: u64,
 }
 
 /// `report.json`'s `domains.breaker`: the resolver stopped answering half-way, and listwash
@@ -570,7 +595,15 @@ impl DomainChecker {
                     .load(std::sync::atomic::Ordering::Relaxed),
                 ..trip
             });
+        let parked = self
+            .known
+            .values()
+            .filter(|slot| matches!(slot, Slot::Ready(info) if info.parked))
+            .count() as u64;
+        let transport = self.network.transport_report();
         let stats = DnsStats {
+            transport,
+            parked,
             lookups: self
                 .network
                 .lookups
