@@ -207,24 +207,7 @@ impl Default for DnsRules {
     fn default() -> Self {
         DnsRules {
             canaries: vec!["gmail.com".into(), "outlook.com".into(), "yahoo.com".into()],
-            parking_mx: [
-                "sedoparking.com",
-                "parkingcrew.net",
-                "bodis.com",
-                "above.com",
-                "namebrightmail.com",
-                "parklogic.com",
-                "hugedomains.com",
-                "dan.com",
-                "afternic.com",
-                "uniregistrymarket.link",
-                "domainparking.ru",
-                "fabulous.com",
-                "trafficz.com",
-                "voodoo.com",
-            ]
-            .map(String::from)
-            .to_vec(),
+            parking_mx: builtin_parking_mx(),
             retries: 1,
             retry_backoff_ms: 200,
             min_ttl_secs: 3_600,
@@ -321,6 +304,19 @@ impl DnsRules {
         }
         Ok(())
     }
+}
+
+/// The shipped parking services (`src/data/parking_mx.txt`, with its public source).
+const BUILTIN_PARKING_MX: &str = include_str!("../data/parking_mx.txt");
+
+/// [`BUILTIN_PARKING_MX`] without its comments and blank lines.
+fn builtin_parking_mx() -> Vec<String> {
+    BUILTIN_PARKING_MX
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(String::from)
+        .collect()
 }
 
 /// Returns true if and only if `name` could be a domain: non-empty, a dot, no `@`, no spaces.

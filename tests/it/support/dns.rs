@@ -328,7 +328,8 @@ struct InFlight {
     most: AtomicUsize,
 }
 
-/// One query in flight, from its arrival until its task ends (answered, dropped or silent).
+/// One query in flight, from its arrival until its reply is about to be sent (or it is
+/// dropped, or left unanswered).
 struct InFlightGuard(Arc<InFlight>);
 
 impl InFlightGuard {
@@ -412,7 +413,6 @@ async fn front_loop(socket: Arc<UdpSocket>, front: Front) {
         let socket = socket.clone();
         let guard = InFlightGuard::new(front.in_flight.clone());
         tokio::spawn(async move {
-            let _guard = guard;
             if gone_silent {
                 return;
             }
@@ -423,6 +423,8 @@ async fn front_loop(socket: Arc<UdpSocket>, front: Front) {
             if builder.truncate_all || builder.truncate.contains(&name) {
                 reply = truncated(&reply);
             }
+            // Answered: no longer in flight (before the client can send its next query).
+            drop(guard);
             let _ = socket.send_to(&reply, client).await;
         });
     }
@@ -454,8 +456,10 @@ async fn serve_tcp(mut stream: TcpStream, front: Front) -> std::io::Result<()> {
         let Some(name) = count_query(&front, &request) else {
             return Ok(());
         };
-        let _guard = InFlightGuard::new(front.in_flight.clone());
-        let Some(reply) = respond(&front, &request, &packet, &name, true).await else {
+        let guard = InFlightGuard::new(front.in_flight.clone());
+        let reply = respond(&front, &request, &packet, &name, true).await;
+        drop(guard);
+        let Some(reply) = reply else {
             continue;
         };
         let length = u16::try_from(reply.len()).expect("reply fits TCP framing");
