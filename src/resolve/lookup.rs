@@ -449,14 +449,8 @@ impl Network {
                 }
                 self.lookups.fetch_add(1, Ordering::Relaxed);
                 sent += 1;
-                let outcome = exchange(
-                    server.addr,
-                    &server.counts,
-                    name,
-                    record_type,
-                    self.timeout,
-                )
-                .await;
+                let outcome =
+                    exchange(server.addr, &server.counts, name, record_type, self.timeout).await;
                 let failure = match outcome {
                     Exchange::Timeout => {
                         server.counts.timeouts.fetch_add(1, Ordering::Relaxed);
@@ -503,7 +497,10 @@ impl Network {
             detail = format!("{detail} after {sent} {plural}");
         }
         if chain.names.len() > 1 {
-            detail = format!("{detail} (asking for CNAME target {})", normalise_host(&name.to_ascii()));
+            detail = format!(
+                "{detail} (asking for CNAME target {})",
+                normalise_host(&name.to_ascii())
+            );
         }
         Err(if all_timeouts && sent > 0 {
             Answer::Silent(detail)

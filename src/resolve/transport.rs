@@ -192,10 +192,9 @@ async fn tcp(
             .map_err(|e| format!("cannot send to {server} over TCP: {e}"))?;
         loop {
             let mut prefix = [0u8; 2];
-            stream
-                .read_exact(&mut prefix)
-                .await
-                .map_err(|e| format!("{server} closed the TCP connection without an answer: {e}"))?;
+            stream.read_exact(&mut prefix).await.map_err(|e| {
+                format!("{server} closed the TCP connection without an answer: {e}")
+            })?;
             let mut message = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
             stream
                 .read_exact(&mut message)
