@@ -61,7 +61,8 @@ pub struct InputReport {
 pub struct DomainsReport {
     /// Distinct domains of valid, non-duplicate rows.
     pub unique: u64,
-    /// DNS queries actually sent.
+    /// DNS questions asked (tries, all servers together); `transport` splits them per
+    /// server into UDP datagrams and TCP connections.
     pub lookups: u64,
     /// Domains answered from the persistent cache.
     pub cache_hits: u64,

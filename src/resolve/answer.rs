@@ -176,3 +176,64 @@ pub(crate) fn interpret(reply: &Message, record_type: RecordType, chain: &mut Ch
         None => Verdict::Unusable("empty answer without the zone's SOA (lame answer)".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_resolver::proto::op::{Message, MessageType, OpCode};
+    use hickory_resolver::proto::rr::Record;
+    use hickory_resolver::proto::rr::rdata::{CNAME, NS};
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).unwrap()
+    }
+
+    fn reply(recursion: bool) -> Message {
+        let mut reply = Message::new(1, MessageType::Response, OpCode::Query);
+        reply.metadata.recursion_available = recursion;
+        reply
+    }
+
+    // See: #15 part 5
+    #[test]
+    fn a_cname_chain_is_bounded() {
+        let mut message = reply(true);
+        for i in 0..=MAX_CNAME_CHAIN {
+            message.answers.push(Record::from_rdata(
+                name(&format!("c{i}.example.org.")),
+                60,
+                RData::CNAME(CNAME(name(&format!("c{}.example.org.", i + 1)))),
+            ));
+        }
+        let mut chain = Chain::new(&name("c0.example.org."));
+        match interpret(&message, RecordType::MX, &mut chain) {
+            Verdict::Unusable(detail) => {
+                assert!(detail.starts_with("CNAME chain longer than 8"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!chain.looped);
+    }
+
+    // See: #15 part 3
+    #[test]
+    fn only_ns_in_the_authority_section_is_a_referral_even_with_recursion() {
+        let mut message = reply(true);
+        message.authorities.push(Record::from_rdata(
+            name("acme.example."),
+            3600,
+            RData::NS(NS(name("ns1.provider.example."))),
+        ));
+        let mut chain = Chain::new(&name("acme.example."));
+        match interpret(&message, RecordType::MX, &mut chain) {
+            Verdict::Unusable(detail) => assert!(detail.starts_with("referral"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+        // An empty answer with neither SOA nor NS is lame, not NODATA.
+        let mut chain = Chain::new(&name("acme.example."));
+        match interpret(&reply(true), RecordType::MX, &mut chain) {
+            Verdict::Unusable(detail) => assert!(detail.contains("without the zone's SOA")),
+            other => panic!("{other:?}"),
+        }
+    }
+}
