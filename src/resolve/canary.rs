@@ -63,6 +63,13 @@ impl Network {
     /// Queries the canaries of every server (concurrently) and decides which servers to use
     /// and whether the resolver can be trusted at all. Warns once per server left out.
     pub(crate) async fn check_canaries(self: Arc<Self>) -> Trust {
+        if self.servers.is_empty() {
+            self.warner.warn(
+                "the system resolver configuration lists no name server; DNS-dependent rows go \
+                 to review as dns_unknown (use --dns-server IP:PORT with a working resolver, or --no-dns)",
+            );
+            return Trust::Untrusted("resolver unreachable: no DNS server configured".into());
+        }
         let canaries: Vec<String> = self
             .rules
             .canaries
@@ -152,7 +159,7 @@ impl Network {
             None => Trust::Untrusted(
                 untrusted
                     .or(unreachable)
-                    .unwrap_or_else(|| "resolver unreachable: no DNS server configured".into()),
+                    .unwrap_or_else(|| "resolver unreachable".into()),
             ),
         }
     }

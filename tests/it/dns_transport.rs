@@ -111,6 +111,23 @@ fn a_truncated_answer_is_asked_again_over_tcp() {
 
 // See: #15 part 1
 #[test]
+fn an_answer_too_big_for_udp_is_truncated_by_the_server_and_fetched_over_tcp() {
+    // 60 MX records: more than the 1232 bytes listwash offers over UDP (EDNS), so the server
+    // itself (hickory-server, not the fixture's front) sets TC.
+    let records: String = (1..=60)
+        .map(|i| format!("@ IN MX {i} mail-exchanger-{i:02}.huge-provider.example.com.\n"))
+        .collect();
+    let dns = zones().zone(zone_text("huge-mx.com", &records)).start();
+    let run = check(&[dns.addr], 1000, &rules(), &["huge-mx.com"]);
+    let huge = run.get("huge-mx.com");
+    assert_eq!(huge.status, DomainStatus::Ok, "{huge:?}");
+    assert_eq!(huge.mx_hosts.len(), 60);
+    assert_eq!(dns.tcp_connections(), 1);
+    assert_eq!(run.server(dns.addr).tcp_connections, 1);
+}
+
+// See: #15 part 1
+#[test]
 fn behind_a_resolver_that_truncates_everything_every_question_goes_over_tcp() {
     let dns = zones().truncate_all().start();
     let run = check(
