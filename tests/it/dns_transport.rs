@@ -3,6 +3,7 @@
 //! against what the loopback fixture received on the wire, parked domains and `MX 10 .`.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -151,12 +152,27 @@ fn behind_a_resolver_that_truncates_everything_every_question_goes_over_tcp() {
     assert_eq!((server.datagrams, server.tcp_connections), (9, 9));
 }
 
-/// A UDP server that answers every question with an empty, truncated reply and has no TCP
-/// listener: the TCP retry fails, and the detail says so.
-fn truncating_udp_only() -> (SocketAddr, std::thread::JoinHandle<()>) {
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// A server that answers every UDP question with an empty, truncated reply, and closes every
+/// TCP connection on the same port without a word: the TCP retry fails. Returns the address
+/// and the count of TCP connections it accepted.
+fn truncating_then_hanging_up() -> (SocketAddr, Arc<AtomicUsize>) {
+    let (socket, listener) = (0..50)
+        .find_map(|_| {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+            let listener = std::net::TcpListener::bind(socket.local_addr().ok()?).ok()?;
+            Some((socket, listener))
+        })
+        .expect("a loopback port free for both UDP and TCP");
     let addr = socket.local_addr().unwrap();
-    let handle = std::thread::spawn(move || {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    std::thread::spawn(move || {
         socket
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
@@ -173,23 +189,25 @@ fn truncating_udp_only() -> (SocketAddr, std::thread::JoinHandle<()>) {
             let _ = socket.send_to(&reply.to_vec().unwrap(), client);
         }
     });
-    (addr, handle)
+    (addr, accepted)
 }
 
 // See: #15 part 1
 #[test]
 fn a_failed_tcp_retry_says_what_happened() {
-    let (addr, _server) = truncating_udp_only();
+    let (addr, accepted) = truncating_then_hanging_up();
     let run = check(&[addr], 1000, &rules(), &["acme-widgets.com"]);
     assert!(!run.stats.resolver_trusted);
     let detail = &run.get("acme-widgets.com").detail;
     assert!(
-        detail.contains("answer truncated over UDP; TCP connection to")
-            && detail.contains("failed"),
+        detail.starts_with(&format!(
+            "resolver unreachable: canaries got answer truncated over UDP; {addr} closed the TCP connection without an answer"
+        )),
         "{detail}"
     );
     assert!(!detail.contains("TCP already tried"), "{detail}");
     assert_eq!(run.server(addr).tcp_connections, CANARIES);
+    assert_eq!(accepted.load(Ordering::SeqCst), CANARIES as usize);
     assert_eq!(run.warnings.len(), 1, "{:?}", run.warnings);
 }
 
@@ -276,7 +294,7 @@ fn a_silent_server_costs_one_datagram_per_try_and_is_left_out() {
     let good = zones().start();
     let run = check(
         &[silent.addr, good.addr],
-        200,
+        500,
         &rules(),
         &["acme-widgets.com"],
     );
