@@ -70,6 +70,8 @@ reasons! {
     NullMx = "null_mx" => Suppress,
     /// Neither MX nor A/AAAA records.
     NoMx = "no_mx" => Suppress,
+    /// The domain's MX points at a domain-parking service (often an expired domain).
+    ParkedDomain = "parked_domain" => Review,
     /// A throw-away mailbox provider.
     Disposable = "disposable" => Suppress,
     /// A hard bounce with no later successful delivery.

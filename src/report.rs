@@ -61,7 +61,8 @@ pub struct InputReport {
 pub struct DomainsReport {
     /// Distinct domains of valid, non-duplicate rows.
     pub unique: u64,
-    /// DNS queries actually sent.
+    /// DNS questions asked (tries, all servers together); `transport` splits them per
+    /// server into UDP datagrams and TCP connections.
     pub lookups: u64,
     /// Domains answered from the persistent cache.
     pub cache_hits: u64,
@@ -77,6 +78,11 @@ pub struct DomainsReport {
     pub warnings: Vec<String>,
     /// When and why the DNS circuit breaker opened (`null`: it did not).
     pub breaker: Option<crate::resolve::BreakerReport>,
+    /// Distinct domains whose MX is at a domain-parking service (issue 15).
+    pub parked: u64,
+    /// Queries as sent on the wire per server (datagrams, TCP connections, tries), servers
+    /// left out as refusing, CNAME loops (issue 15).
+    pub transport: crate::resolve::TransportReport,
 }
 
 /// `engagement`.

@@ -109,6 +109,13 @@ impl Judge {
             )),
             DomainStatus::Ok | DomainStatus::ImplicitMx | DomainStatus::Unchecked => {}
         }
+        if info.parked {
+            // The detail names the parking service (see: #15 part 6).
+            findings.push(Finding::new(
+                Reason::ParkedDomain,
+                format!("{domain}: {}", info.detail),
+            ));
+        }
         if let Some(entry) = lists.and_then(|l| l.disposable.as_deref()) {
             // Lists of throw-away domains include typo-squatted ones (`gmial.com`): keep the
             // suggestion in the evidence so the contact can be recovered.

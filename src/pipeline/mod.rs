@@ -415,6 +415,8 @@ fn build_report(
             checked,
             warnings: dns.warnings.clone(),
             breaker: dns.breaker.clone(),
+            parked: dns.parked,
+            transport: dns.transport.clone(),
         },
         engagement: (!config.decide.engagement.is_empty()).then(|| EngagementReport {
             logs: decider.history().stats().clone(),

@@ -166,12 +166,26 @@ pub(crate) fn classify_mx(
         .unwrap_or_default();
     // RFC 7505: a null MX is a single `0 .`; a root exchange among real hosts is ignored.
     if records.iter().all(|(_, host)| host.is_empty()) {
+        let detail = match records.as_slice() {
+            [(0, _)] => format!("null MX (MX 0 .){via}"),
+            [(preference, _)] => format!(
+                "MX {preference} . (a root mail host: accepts no mail, though RFC 7505's null MX is MX 0 .){via}"
+            ),
+            _ => format!(
+                "MX {} (only root mail hosts: accepts no mail){via}",
+                records
+                    .iter()
+                    .map(|(preference, _)| format!("{preference} ."))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         return DomainInfo {
             status: DomainStatus::NullMx,
             mx_hosts: Vec::new(),
             parked: false,
             provider: None,
-            detail: format!("null MX (MX 0 .){via}"),
+            detail,
         };
     }
     records.retain(|(_, host)| !host.is_empty());
@@ -260,6 +274,13 @@ mod tests {
         let info = classify_mx(vec![(0, String::new())], &parking(), None);
         assert_eq!(info.status, DomainStatus::NullMx);
         assert_eq!(info.detail, "null MX (MX 0 .)");
+        // See: #15 part 6
+        let info = classify_mx(vec![(10, String::new())], &parking(), None);
+        assert_eq!(info.status, DomainStatus::NullMx);
+        assert_eq!(
+            info.detail,
+            "MX 10 . (a root mail host: accepts no mail, though RFC 7505's null MX is MX 0 .)"
+        );
         let info = classify_mx(
             vec![(0, String::new()), (10, "mx.a.com".into())],
             &parking(),

@@ -1,22 +1,25 @@
-//! The network side: the hickory resolver, one domain's queries with retries, and the canary
-//! check that decides whether negative answers can be believed.
+//! The network side: the servers to ask, one domain's queries with failover between servers
+//! and retries, and the circuit breaker (the canary check is in `canary.rs`).
+//!
+//! Queries go out through [`exchange`] (UDP, then TCP after truncation) to one server at a
+//! time; hickory's resolver is not used for queries, because it neither retries a truncated
+//! answer over TCP when configured for UDP nor shows the response code, RA flag or authority
+//! section per server (issue 15). Replies are read by [`interpret`].
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::OnceLock;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
-use hickory_resolver::{Resolver, TokioResolver};
+use hickory_resolver::system_conf::read_system_conf;
 use tokio::sync::{OnceCell, Semaphore};
 
+use super::answer::{Chain, Verdict, interpret};
 use super::classify::{classify_mx, is_routable, normalise_host};
+use super::transport::{Exchange, ServerCounts, exchange};
 use super::{BreakerReport, DnsOptions, DnsRules, DomainInfo, DomainStatus, Warner};
 use crate::error::{Error, Result};
 
@@ -83,16 +86,27 @@ enum Answer {
     Stopped,
 }
 
+/// One configured server: its address, what it was sent, and whether it is used.
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    pub(crate) counts: ServerCounts,
+    /// Why the canary check left it out (`refusing`, `untrusted`, `unreachable`); unset: used.
+    pub(crate) left_out: OnceLock<&'static str>,
+}
+
 /// Everything a resolving task needs; shared by all tasks of a [`super::DomainChecker`].
 pub(crate) struct Network {
-    resolver: TokioResolver,
-    rules: DnsRules,
+    pub(crate) servers: Vec<Server>,
+    /// Indexes of the servers asked after the canary check, in configured order.
+    pub(crate) active: OnceLock<Vec<usize>>,
+    timeout: Duration,
+    pub(crate) rules: DnsRules,
     /// `the system resolver` or the `--dns-server` addresses, for warnings.
-    server_name: String,
+    pub(crate) server_name: String,
     semaphore: Semaphore,
     pub(crate) lookups: AtomicU64,
     pub(crate) trust: OnceCell<Trust>,
-    warner: Arc<Warner>,
+    pub(crate) warner: Arc<Warner>,
     /// Domains in a row, after the canaries, that got no answer at all (see [`Breaker`]).
     silent_in_a_row: AtomicU32,
     /// Domains resolved from the network after the canaries (answered or not).
@@ -101,65 +115,52 @@ pub(crate) struct Network {
     pub(crate) breaker: OnceLock<BreakerReport>,
     /// Domains not queried because the breaker was open.
     pub(crate) skipped: AtomicU64,
+    /// Domains whose CNAME chain looped.
+    pub(crate) cname_loops: Mutex<HashSet<String>>,
 }
 
 impl Network {
-    /// Builds the resolver; must run inside the checker's tokio runtime.
+    /// Reads the servers to ask: `--dns-server`s, or the system configuration's.
     pub(crate) fn new(
         options: &DnsOptions,
         rules: &DnsRules,
         warner: Arc<Warner>,
     ) -> Result<Network> {
-        let concurrency = options.concurrency.max(1);
-        let (builder, server_name) = if options.servers.is_empty() {
-            let builder = TokioResolver::builder_tokio().map_err(|e| Error::Dns {
+        let (addrs, server_name) = if options.servers.is_empty() {
+            let (config, _) = read_system_conf().map_err(|e| Error::Dns {
                 message: "cannot read the system resolver configuration; use --dns-server IP:PORT or --no-dns",
                 source: Box::new(e),
             })?;
-            (builder, "the system resolver".to_string())
+            let mut addrs: Vec<SocketAddr> = Vec::new();
+            for server in config.name_servers() {
+                let port = server.connections.first().map_or(53, |c| c.port);
+                let addr = SocketAddr::new(server.ip, port);
+                if !addrs.contains(&addr) {
+                    addrs.push(addr);
+                }
+            }
+            (addrs, "the system resolver".to_string())
         } else {
-            let servers = options
-                .servers
-                .iter()
-                .map(|addr| {
-                    let mut server = NameServerConfig::udp(addr.ip());
-                    for connection in &mut server.connections {
-                        connection.port = addr.port();
-                    }
-                    server
-                })
-                .collect();
-            let config = ResolverConfig::from_parts(None, Vec::new(), servers);
             let names: Vec<String> = options.servers.iter().map(|s| s.to_string()).collect();
             (
-                Resolver::builder_with_config(config, TokioRuntimeProvider::default()),
+                options.servers.clone(),
                 format!("DNS server {}", names.join(", ")),
             )
         };
-        let mut builder = builder;
-        let opts: &mut ResolverOpts = builder.options_mut();
-        opts.timeout = options.timeout;
-        // We retry ourselves (timeouts and SERVFAIL only, with backoff) so that every query
-        // sent is counted; `attempts` counts retries after the first send.
-        opts.attempts = 0;
-        // We resolve each domain once a run and keep our own persistent cache.
-        opts.cache_size = 0;
-        opts.use_hosts_file = ResolveHosts::Never;
-        // One server at a time, so one try is one query.
-        opts.num_concurrent_reqs = 1;
-        // The default (32) would make the resolver refuse our own concurrency as "busy".
-        opts.max_active_requests = concurrency + rules.canaries.len() + 16;
-        opts.preserve_intermediates = true;
-        opts.ndots = 0;
-        let resolver = builder.build().map_err(|e| Error::Dns {
-            message: "cannot set up the resolver; check --dns-server, or use --no-dns",
-            source: Box::new(e),
-        })?;
         Ok(Network {
-            resolver,
+            servers: addrs
+                .into_iter()
+                .map(|addr| Server {
+                    addr,
+                    counts: ServerCounts::default(),
+                    left_out: OnceLock::new(),
+                })
+                .collect(),
+            active: OnceLock::new(),
+            timeout: options.timeout,
             rules: rules.clone(),
             server_name,
-            semaphore: Semaphore::new(concurrency),
+            semaphore: Semaphore::new(options.concurrency.max(1)),
             lookups: AtomicU64::new(0),
             trust: OnceCell::new(),
             warner,
@@ -167,6 +168,7 @@ impl Network {
             resolved: AtomicU64::new(0),
             breaker: OnceLock::new(),
             skipped: AtomicU64::new(0),
+            cname_loops: Mutex::new(HashSet::new()),
         })
     }
 
@@ -186,7 +188,7 @@ impl Network {
                 Some(answer) => answer.clone(),
                 None if self.breaker.get().is_some() => self.stopped(),
                 None => {
-                    let resolved = self.resolve_uncached(&domain).await;
+                    let resolved = self.resolve_uncached(&domain, self.active()).await;
                     self.count_for_breaker(&resolved);
                     resolved
                 }
@@ -238,70 +240,13 @@ impl Network {
         }
     }
 
-    /// Queries the canaries (concurrently) and decides whether the resolver can be trusted.
-    /// Warns once when it cannot.
-    async fn check_canaries(self: Arc<Self>) -> Trust {
-        let mut tasks = Vec::new();
-        for canary in &self.rules.canaries {
-            let network = self.clone();
-            let canary = canary.trim_end_matches('.').to_ascii_lowercase();
-            tasks.push(tokio::spawn(async move {
-                let answer = network.resolve_uncached(&canary).await;
-                (canary, answer)
-            }));
-        }
-        let mut answers = HashMap::new();
-        for task in tasks {
-            if let Ok((canary, answer)) = task.await {
-                answers.insert(canary, answer);
-            }
-        }
-        let mut names: Vec<&String> = answers.keys().collect();
-        names.sort();
-        let negative: Vec<String> = names
-            .iter()
-            .filter(|name| {
-                let status = answers[**name].info.status;
-                status != DomainStatus::Ok && status != DomainStatus::Unknown
-            })
-            .map(|name| format!("{name}: {}", answers[*name].info.detail))
-            .collect();
-        let positive = answers
-            .values()
-            .filter(|a| a.info.status == DomainStatus::Ok)
-            .count();
-        if !negative.is_empty() {
-            self.warner.warn(&format!(
-                "{} is not trustworthy: domains that must exist came back negative ({}); \
-                 DNS-dependent rows go to review as dns_unknown instead of being suppressed \
-                 (use --dns-server IP:PORT with a working resolver, or --no-dns)",
-                self.server_name,
-                negative.join("; ")
-            ));
-            return Trust::Untrusted("resolver untrusted: canaries failed".into());
-        }
-        if positive == 0 && !answers.is_empty() {
-            let why = names
-                .first()
-                .map(|name| answers[*name].info.detail.clone())
-                .unwrap_or_default();
-            self.warner.warn(&format!(
-                "{} cannot be reached or does not answer ({why} for every canary domain); \
-                 DNS-dependent rows go to review as dns_unknown \
-                 (use --dns-server IP:PORT with a working resolver, or --no-dns)",
-                self.server_name
-            ));
-            return Trust::Untrusted(format!("resolver unreachable: canaries got {why}"));
-        }
-        Trust::Trusted(answers)
-    }
-
     /// MX, then A and AAAA when there is no MX (RFC 5321 §5.1 implicit MX).
-    async fn resolve_uncached(&self, domain: &str) -> Resolved {
+    /// Asks the servers at `servers` (indexes into [`Network::servers`]), in order.
+    pub(crate) async fn resolve_uncached(&self, domain: &str, servers: &[usize]) -> Resolved {
         let Ok(name) = Name::from_ascii(format!("{domain}.")) else {
             return Resolved::unknown("not a valid DNS name".into());
         };
-        let mx_negative_ttl = match self.query(&name, RecordType::MX).await {
+        let mx_negative_ttl = match self.query(servers, &name, RecordType::MX).await {
             Answer::Records {
                 records,
                 ttl,
@@ -343,7 +288,7 @@ impl Network {
         };
         let mut unroutable = Vec::new();
         for record_type in [RecordType::A, RecordType::AAAA] {
-            match self.query(&name, record_type).await {
+            match self.query(servers, &name, record_type).await {
                 Answer::Records { records, ttl, .. } => {
                     let addresses: Vec<IpAddr> = records
                         .iter()
@@ -393,76 +338,186 @@ impl Network {
         )
     }
 
-    /// One question, retried with backoff after timeouts and SERVFAIL. Every send is counted.
-    async fn query(&self, name: &Name, record_type: RecordType) -> Answer {
-        let tries = self.rules.retries.saturating_add(1);
-        let mut backoff = Duration::from_millis(self.rules.retry_backoff_ms);
-        let mut last = String::new();
-        let mut all_timeouts = true;
-        for attempt in 1..=tries {
-            if self.breaker.get().is_some() {
-                return Answer::Stopped;
-            }
-            self.lookups.fetch_add(1, Ordering::Relaxed);
-            let failure = match self.resolver.lookup(name.clone(), record_type).await {
-                Ok(lookup) => {
-                    let mut records = Vec::new();
-                    let mut cname = None;
-                    let mut ttl = u32::MAX;
-                    for record in lookup.answers() {
-                        match &record.data {
-                            RData::CNAME(target) => {
-                                cname = Some(normalise_host(&target.0.to_ascii()));
-                                ttl = ttl.min(record.ttl);
-                            }
-                            data if data.record_type() == record_type => {
-                                records.push(data.clone());
-                                ttl = ttl.min(record.ttl);
-                            }
-                            _ => {}
-                        }
-                    }
-                    if records.is_empty() {
-                        return Answer::NoData(None);
-                    }
+    /// The figures for `report.json`'s `domains.transport`.
+    pub(crate) fn transport_report(&self) -> super::TransportReport {
+        let servers: Vec<super::ServerReport> = self
+            .servers
+            .iter()
+            .map(|server| {
+                let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
+                super::ServerReport {
+                    server: server.addr.to_string(),
+                    tries: count(&server.counts.tries),
+                    datagrams: count(&server.counts.datagrams),
+                    tcp_connections: count(&server.counts.tcp_connections),
+                    refused: count(&server.counts.refused),
+                    timeouts: count(&server.counts.timeouts),
+                    recursion_available: !server.counts.no_recursion.load(Ordering::Relaxed),
+                    state: server.left_out.get().copied().unwrap_or("used"),
+                }
+            })
+            .collect();
+        let refusing_servers = servers
+            .iter()
+            .filter(|s| s.state == "refusing")
+            .map(|s| s.server.clone())
+            .collect();
+        let cname_loops = self
+            .cname_loops
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len() as u64;
+        super::TransportReport {
+            servers,
+            refusing_servers,
+            cname_loops,
+        }
+    }
+
+    /// The servers asked after the canary check (none before it: canaries name their server).
+    pub(crate) fn active(&self) -> &[usize] {
+        self.active.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// One question, with its CNAME chain followed (bounded) across queries when a server
+    /// leaves the target out of its answer.
+    async fn query(&self, servers: &[usize], name: &Name, record_type: RecordType) -> Answer {
+        let mut chain = Chain::new(name);
+        loop {
+            let asked = chain.end().clone();
+            match self.ask(servers, &asked, record_type, &mut chain).await {
+                Ok(Verdict::Follow) => {}
+                Ok(Verdict::Records { records, ttl }) => {
                     return Answer::Records {
                         records,
                         ttl,
-                        cname,
+                        cname: chain.first_target(),
                     };
                 }
-                Err(NetError::Dns(DnsError::NoRecordsFound(no_records))) => {
-                    return if no_records.response_code == ResponseCode::NXDomain {
-                        Answer::NxDomain(no_records.negative_ttl)
-                    } else {
-                        Answer::NoData(no_records.negative_ttl)
-                    };
+                Ok(Verdict::NxDomain(ttl)) => return Answer::NxDomain(ttl),
+                Ok(Verdict::NoData(ttl)) => return Answer::NoData(ttl),
+                Ok(Verdict::Unusable(detail)) => {
+                    if chain.looped {
+                        self.note_loop(name);
+                    }
+                    return Answer::Failed(detail);
                 }
-                Err(NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail))) => "SERVFAIL",
-                Err(NetError::Timeout) => "timeout",
-                Err(NetError::Busy) => "resolver busy",
-                Err(NetError::Dns(DnsError::ResponseCode(code))) => {
-                    return Answer::Failed(code.to_string().to_uppercase());
-                }
-                Err(NetError::NoConnections) => {
-                    return Answer::Failed("no connection to the DNS server".into());
-                }
-                Err(other) => return Answer::Failed(one_line(&other.to_string())),
-            };
-            all_timeouts &= failure == "timeout";
-            last = failure.to_string();
-            if attempt < tries {
-                tokio::time::sleep(backoff).await;
-                backoff = backoff.saturating_mul(2);
+                Ok(Verdict::Code(code)) => return Answer::Failed(code_name(code)),
+                Err(answer) => return answer,
             }
         }
-        let plural = if tries == 1 { "try" } else { "tries" };
-        let detail = format!("{last} after {tries} {plural}");
-        if all_timeouts {
+    }
+
+    /// Counts a domain whose CNAME chain loops; warns once a run.
+    fn note_loop(&self, name: &Name) {
+        self.cname_loops
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(normalise_host(&name.to_ascii()));
+        self.warner.warn(
+            "a CNAME chain loops back on itself: such domains go to review as dns_unknown \
+             (their listwash_detail shows the chain; report.json counts them in domains.transport.cname_loops)",
+        );
+    }
+
+    /// Asks the servers in turn until one gives a reply that decides (or asks to follow a
+    /// CNAME); REFUSED, SERVFAIL, NOTIMP, FORMERR, timeouts and transport failures move to the
+    /// next server. Rounds over all servers are retried with backoff while some failure was a
+    /// timeout or SERVFAIL. Every send is counted.
+    async fn ask(
+        &self,
+        servers: &[usize],
+        name: &Name,
+        record_type: RecordType,
+        chain: &mut Chain,
+    ) -> std::result::Result<Verdict, Answer> {
+        let rounds = self.rules.retries.saturating_add(1);
+        let mut backoff = Duration::from_millis(self.rules.retry_backoff_ms);
+        let mut sent = 0u32;
+        let mut all_timeouts = true;
+        let mut retriable = false;
+        let mut last: Vec<(usize, String)> = Vec::new();
+        for round in 1..=rounds {
+            retriable = false;
+            last.clear();
+            for &index in servers {
+                let Some(server) = self.servers.get(index) else {
+                    continue;
+                };
+                if self.breaker.get().is_some() {
+                    return Err(Answer::Stopped);
+                }
+                self.lookups.fetch_add(1, Ordering::Relaxed);
+                sent += 1;
+                let outcome =
+                    exchange(server.addr, &server.counts, name, record_type, self.timeout).await;
+                let failure = match outcome {
+                    Exchange::Timeout => {
+                        server.counts.timeouts.fetch_add(1, Ordering::Relaxed);
+                        retriable = true;
+                        last.push((index, "timeout".into()));
+                        continue;
+                    }
+                    Exchange::Failed(why) => why,
+                    Exchange::Reply(reply) => {
+                        if !reply.metadata.recursion_available {
+                            self.note_no_recursion(server);
+                        }
+                        match interpret(&reply, record_type, chain) {
+                            Verdict::Code(code) => {
+                                if code == ResponseCode::Refused {
+                                    server.counts.refused.fetch_add(1, Ordering::Relaxed);
+                                }
+                                retriable |= code == ResponseCode::ServFail;
+                                code_name(code)
+                            }
+                            verdict => return Ok(verdict),
+                        }
+                    }
+                };
+                all_timeouts = false;
+                last.push((index, failure));
+            }
+            if !retriable || round == rounds {
+                break;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = backoff.saturating_mul(2);
+        }
+        let mut detail = if last.iter().all(|(_, why)| *why == last[0].1) || last.len() < 2 {
+            last.first().map(|(_, why)| why.clone()).unwrap_or_default()
+        } else {
+            last.iter()
+                .map(|(index, why)| format!("{}: {why}", self.servers[*index].addr))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        if retriable {
+            let plural = if sent == 1 { "try" } else { "tries" };
+            detail = format!("{detail} after {sent} {plural}");
+        }
+        if chain.names.len() > 1 {
+            detail = format!(
+                "{detail} (asking for CNAME target {})",
+                normalise_host(&name.to_ascii())
+            );
+        }
+        Err(if all_timeouts && sent > 0 {
             Answer::Silent(detail)
         } else {
             Answer::Failed(detail)
-        }
+        })
+    }
+
+    /// Records that `server` does not offer recursion; warns once per server.
+    fn note_no_recursion(&self, server: &Server) {
+        server.counts.no_recursion.store(true, Ordering::Relaxed);
+        self.warner.warn(&format!(
+            "DNS server {} does not offer recursion (its replies lack the RA flag): its referrals \
+             and negative answers are not believed, and those domains go to review as dns_unknown \
+             (point --dns-server at a recursive resolver)",
+            server.addr
+        ));
     }
 
     fn positive_ttl(&self, ttl: u32) -> Duration {
@@ -486,6 +541,14 @@ impl Network {
 pub(crate) const BREAKER_DETAIL: &str =
     "not queried: the DNS circuit breaker opened (the resolver stopped answering)";
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// `SERVFAIL`, `REFUSED`, … as the detail of a failure.
+fn code_name(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        other => format!("response code {}", u16::from(other)),
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! Consumes normalised domains (lower-case ASCII, A-labels, no trailing dot) and produces a
 //! [`DomainInfo`] for each. Only this module knows about tokio and hickory: a
-//! [`DomainChecker`] owns its own tokio runtime and resolver, so the rest of the pipeline stays
-//! synchronous.
+//! [`DomainChecker`] owns its own tokio runtime and asks the servers itself (hickory-proto
+//! messages over UDP, and over TCP after a truncated answer), so the rest of the pipeline
+//! stays synchronous.
 //!
 //! How a run goes (see issue 3):
 //! - [`DomainChecker::submit`] looks new domains up in the persistent cache (one brief open of
@@ -11,12 +12,19 @@
 //!   [`DnsOptions::concurrency`] domains at a time. Each domain is queried at most once a run
 //!   per record type: MX, then A and AAAA only when there is no MX (implicit MX).
 //! - Before the first network answer is used, the canary domains ([`DnsRules::canaries`]) are
-//!   queried once. If any comes back negative, or none answers at all, the resolver is not
-//!   trusted: one warning goes to the [`WarnSink`], nothing more is sent, and every domain not
-//!   already answered from the cache is `Unknown`. A run served entirely from the cache sends
-//!   no query at all, canaries included.
-//! - Timeouts and SERVFAIL are retried ([`DnsRules::retries`]) with a doubling backoff; other
-//!   failures are not. A failure is `Unknown`, never a negative answer, and never cached.
+//!   asked of each configured server. A server for which one comes back negative, or none
+//!   exists (an MX or an implicit MX), is left out with one warning (a server refusing them
+//!   all is listed in `report.json`); when no server is left the resolver is not trusted:
+//!   nothing more is sent, and every domain not already answered from the cache is
+//!   `Unknown`. A run served entirely from the cache sends no query at all, canaries included.
+//! - Each question goes to the servers in turn: REFUSED, SERVFAIL, NOTIMP, FORMERR, a timeout
+//!   or a transport failure moves it to the next. A round over the servers is retried
+//!   ([`DnsRules::retries`]) with a doubling backoff when a timeout or SERVFAIL was among its
+//!   failures. A truncated UDP answer is asked again over TCP (RFC 7766). A failure is
+//!   `Unknown`, never a negative answer, and never cached.
+//! - Only real answers decide (issue 15): records, NXDOMAIN, or NODATA with the zone's SOA,
+//!   from a server offering recursion. A referral, a lame answer, a CNAME loop or a negative
+//!   from a server without recursion (warned about once) is `Unknown`.
 //! - The circuit breaker: once the canaries passed, when [`DnsRules::breaker_timeouts`]
 //!   domains in a row get no answer at all (every try timed out), the resolver is taken to
 //!   have died half-way. One warning goes to the [`WarnSink`], no further query is sent (not
@@ -28,13 +36,19 @@
 //!
 //! This module never prints; warnings go to the [`WarnSink`] and into [`DnsStats::warnings`].
 
+mod answer;
 mod cache;
+mod canary;
 mod classify;
 mod lookup;
 mod postgres;
+mod stats;
 mod store;
+mod transport;
 mod upkeep;
 
+pub use stats::{BreakerReport, DnsStats, TransportReport};
+pub use transport::ServerReport;
 pub use upkeep::{CacheStats, PruneOutcome, cache_prune, cache_stats, default_cache_path};
 
 use std::collections::HashMap;
@@ -201,24 +215,7 @@ impl Default for DnsRules {
     fn default() -> Self {
         DnsRules {
             canaries: vec!["gmail.com".into(), "outlook.com".into(), "yahoo.com".into()],
-            parking_mx: [
-                "sedoparking.com",
-                "parkingcrew.net",
-                "bodis.com",
-                "above.com",
-                "namebrightmail.com",
-                "parklogic.com",
-                "hugedomains.com",
-                "dan.com",
-                "afternic.com",
-                "uniregistrymarket.link",
-                "domainparking.ru",
-                "fabulous.com",
-                "trafficz.com",
-                "voodoo.com",
-            ]
-            .map(String::from)
-            .to_vec(),
+            parking_mx: builtin_parking_mx(),
             retries: 1,
             retry_backoff_ms: 200,
             min_ttl_secs: 3_600,
@@ -317,53 +314,25 @@ impl DnsRules {
     }
 }
 
+/// The shipped parking services (`src/data/parking_mx.txt`, with its public source).
+const BUILTIN_PARKING_MX: &str = include_str!("../data/parking_mx.txt");
+
+/// [`BUILTIN_PARKING_MX`] without its comments and blank lines.
+fn builtin_parking_mx() -> Vec<String> {
+    BUILTIN_PARKING_MX
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
 /// Returns true if and only if `name` could be a domain: non-empty, a dot, no `@`, no spaces.
 fn looks_like_domain(name: &str) -> bool {
     name.contains('.')
         && !name.contains('@')
         && !name.starts_with('.')
         && !name.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// Counts for `report.json`'s `domains` object (besides `unique` and `by_status`, which the
-/// pipeline counts).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct DnsStats {
-    /// DNS queries actually sent: every try counts (a retry after a timeout is a second
-    /// query), canary queries included. Answers from the persistent cache send none.
-    ///
-    /// Two sends inside the resolver library are not counted: following a CNAME into a zone
-    /// the server left out of its answer, and hickory's UDP retransmission of a question still
-    /// unanswered after max(333 ms, 1.2 × the server's smoothed round-trip time) within one
-    /// try's timeout.
-    pub lookups: u64,
-    /// Domains answered from the persistent cache.
-    pub cache_hits: u64,
-    /// False when the resolver was found to lie or could not be reached.
-    pub resolver_trusted: bool,
-    /// Warnings given during the run (also sent to the warning sink).
-    pub warnings: Vec<String>,
-    /// When and why the DNS circuit breaker opened; `None` when it stayed closed.
-    pub breaker: Option<BreakerReport>,
-}
-
-/// `report.json`'s `domains.breaker`: the resolver stopped answering half-way, and listwash
-/// stopped querying it (see [`DnsRules::breaker_timeouts`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BreakerReport {
-    /// Domains resolved from the network after the canaries when it opened (the silent ones
-    /// included).
-    pub after_domains: u64,
-    /// DNS queries sent when it opened (as [`DnsStats::lookups`]).
-    pub after_lookups: u64,
-    /// Domains in a row that got no answer at all.
-    pub timeouts_in_a_row: u32,
-    /// The `[dns] breaker_timeouts` setting.
-    pub threshold: u32,
-    /// Why it opened, in words.
-    pub reason: String,
-    /// Domains then left unqueried (their rows are `dns_unknown`).
-    pub skipped_domains: u64,
 }
 
 /// A sink for one-line warnings (the binary prints them on stderr).
@@ -581,7 +550,15 @@ impl DomainChecker {
                     .load(std::sync::atomic::Ordering::Relaxed),
                 ..trip
             });
+        let parked = self
+            .known
+            .values()
+            .filter(|slot| matches!(slot, Slot::Ready(info) if info.parked))
+            .count() as u64;
+        let transport = self.network.transport_report();
         let stats = DnsStats {
+            transport,
+            parked,
             lookups: self
                 .network
                 .lookups

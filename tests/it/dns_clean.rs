@@ -72,7 +72,7 @@ fn every_dns_class_decides_its_rows() {
         ("ivy@flaky-dns.com", "dns_unknown"),
         ("jo@team.acme-widgets.com", "keep"),
         ("kim@gmail.com", "keep"),
-        ("lee@parked-names.com", "keep"),
+        ("lee@parked-names.com", "parked_domain"),
     ] {
         assert_eq!(run.reason_of(email), reason, "{email}");
     }

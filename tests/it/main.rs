@@ -13,6 +13,7 @@ mod cron_guards;
 mod cron_sample;
 mod dns;
 mod dns_clean;
+mod dns_transport;
 mod engagement;
 mod hardening;
 mod hostile_io;

@@ -7,13 +7,23 @@
 //! resolver), for chosen names or for all of them, and delay answers. It can also go silent
 //! for good after answering its first N queries (a resolver dying half-way). It also records
 //! how many queries were waiting for their answer at once, at most.
+//!
+//! Issue 15: the front also listens on TCP on the same port (forwarding to the authority over
+//! TCP), can truncate UDP answers (TC bit, sections emptied) so that only TCP gets the full
+//! answer, answer REFUSED with or without the question section, answer as an authoritative
+//! server without recursion (RA clear; a referral for chosen names), and serve a CNAME loop.
+//! It counts the datagrams and TCP connections it receives, so tests can hold `report.json`'s
+//! figures against the wire. Forwarded answers carry the RA flag unless told otherwise.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::MX;
@@ -38,6 +48,10 @@ pub(crate) enum Mode {
     /// `MX 10 mx.<name>` for every MX question, NODATA for other types, built by the front
     /// itself: cheap enough that a benchmark measures the client, not the server.
     SyntheticMx,
+    /// REFUSED for every name, the question copied into the reply.
+    Refused,
+    /// REFUSED for every name with no question section (Unbound's `refuse` action).
+    RefusedBare,
 }
 
 /// Builds a [`DnsFixture`].
@@ -50,9 +64,46 @@ pub(crate) struct DnsFixtureBuilder {
     silent: Vec<String>,
     delay: Duration,
     answer_first: Option<usize>,
+    truncate: Vec<String>,
+    truncate_all: bool,
+    no_recursion: bool,
+    referral: Vec<String>,
+    cname_loop: Vec<String>,
 }
 
 impl DnsFixtureBuilder {
+    /// Over UDP, answers for this name come back truncated (TC bit, no records); TCP gets the
+    /// full answer.
+    pub(crate) fn truncate(mut self, name: &str) -> Self {
+        self.truncate.push(name.to_string());
+        self
+    }
+
+    /// Every UDP answer comes back truncated (as behind a resolver limited to small answers).
+    pub(crate) fn truncate_all(mut self) -> Self {
+        self.truncate_all = true;
+        self
+    }
+
+    /// Answers as an authoritative-only server: the RA flag is clear on every reply.
+    pub(crate) fn no_recursion(mut self) -> Self {
+        self.no_recursion = true;
+        self
+    }
+
+    /// Answers a referral for this name: NOERROR, no answer, RA clear, only NS records (of
+    /// the name's own zone, delegated elsewhere) in the authority section.
+    pub(crate) fn referral(mut self, name: &str) -> Self {
+        self.referral.push(name.to_string());
+        self
+    }
+
+    /// Answers `<name> CNAME loop.<name>` and `loop.<name> CNAME <name>` in one answer.
+    pub(crate) fn cname_loop(mut self, name: &str) -> Self {
+        self.cname_loop.push(name.to_string());
+        self
+    }
+
     /// Answers (as the mode says) only the first `n` queries received, in the order they
     /// arrive; every later query goes unanswered (the client times out).
     pub(crate) fn silent_after(mut self, n: usize) -> Self {
@@ -105,6 +156,7 @@ pub(crate) struct DnsFixture {
     pub(crate) addr: SocketAddr,
     counts: Arc<Mutex<Counts>>,
     in_flight: Arc<InFlight>,
+    wire: Arc<Wire>,
     _server: Option<Server<Catalog>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -120,6 +172,11 @@ impl DnsFixture {
             silent: Vec::new(),
             delay: Duration::ZERO,
             answer_first: None,
+            truncate: Vec::new(),
+            truncate_all: false,
+            no_recursion: false,
+            referral: Vec::new(),
+            cname_loop: Vec::new(),
         }
     }
 
@@ -148,6 +205,7 @@ impl DnsFixture {
         }
         let counts = Arc::new(Mutex::new(Counts::new()));
         let in_flight = Arc::new(InFlight::default());
+        let wire = Arc::new(Wire::default());
         let (addr, server) = runtime.block_on(async {
             let mut catalog = Catalog::new();
             for text in &zones {
@@ -167,24 +225,33 @@ impl DnsFixture {
                 .await
                 .expect("bind authority");
             let authority = authority_socket.local_addr().expect("authority addr");
+            let authority_tcp = TcpListener::bind(authority)
+                .await
+                .expect("bind authority over TCP");
             let mut server = Server::new(catalog);
             server.register_socket(authority_socket);
+            server.register_listener(authority_tcp, Duration::from_secs(5), 65_535);
 
-            let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind front"));
+            let (front, front_tcp) = bind_front().await;
+            let front = Arc::new(front);
             let addr = front.local_addr().expect("front addr");
-            tokio::spawn(front_loop(
-                front,
+            let builder = Arc::new(builder);
+            let shared = Front {
                 authority,
                 builder,
-                counts.clone(),
-                in_flight.clone(),
-            ));
+                counts: counts.clone(),
+                in_flight: in_flight.clone(),
+                wire: wire.clone(),
+            };
+            tokio::spawn(tcp_loop(front_tcp, shared.clone()));
+            tokio::spawn(front_loop(front, shared));
             (addr, server)
         });
         DnsFixture {
             addr,
             counts,
             in_flight,
+            wire,
             _server: Some(server),
             runtime: Some(runtime),
         }
@@ -217,9 +284,21 @@ impl DnsFixture {
         self.counts().values().sum()
     }
 
-    /// Forgets the counts so far (the most in flight too).
+    /// UDP datagrams received.
+    pub(crate) fn datagrams(&self) -> usize {
+        self.wire.datagrams.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections accepted.
+    pub(crate) fn tcp_connections(&self) -> usize {
+        self.wire.tcp_connections.load(Ordering::SeqCst)
+    }
+
+    /// Forgets the counts so far (the most in flight and the wire counts too).
     pub(crate) fn reset_counts(&self) {
         self.counts.lock().expect("counts").clear();
+        self.wire.datagrams.store(0, Ordering::SeqCst);
+        self.wire.tcp_connections.store(0, Ordering::SeqCst);
         self.in_flight.most.store(0, Ordering::SeqCst);
     }
 
@@ -249,7 +328,8 @@ struct InFlight {
     most: AtomicUsize,
 }
 
-/// One query in flight, from its arrival until its task ends (answered, dropped or silent).
+/// One query in flight, from its arrival until its reply is about to be sent (or it is
+/// dropped, or left unanswered).
 struct InFlightGuard(Arc<InFlight>);
 
 impl InFlightGuard {
@@ -266,102 +346,254 @@ impl Drop for InFlightGuard {
     }
 }
 
-async fn front_loop(
-    front: Arc<UdpSocket>,
+/// What the front received on the wire.
+#[derive(Debug, Default)]
+struct Wire {
+    datagrams: AtomicUsize,
+    tcp_connections: AtomicUsize,
+}
+
+/// Everything the front's tasks share.
+#[derive(Clone)]
+struct Front {
     authority: SocketAddr,
-    builder: DnsFixtureBuilder,
+    builder: Arc<DnsFixtureBuilder>,
     counts: Arc<Mutex<Counts>>,
     in_flight: Arc<InFlight>,
-) {
-    let builder = Arc::new(builder);
+    wire: Arc<Wire>,
+}
+
+/// A UDP socket and a TCP listener on the same loopback port.
+async fn bind_front() -> (UdpSocket, TcpListener) {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind front");
+        let addr = udp.local_addr().expect("front addr");
+        if let Ok(tcp) = TcpListener::bind(addr).await {
+            return (udp, tcp);
+        }
+    }
+    panic!("no loopback port free for both UDP and TCP");
+}
+
+/// The query's name (lower case, no trailing dot), after counting it.
+fn count_query(front: &Front, request: &Message) -> Option<String> {
+    let query = request.queries.first()?;
+    let name = query
+        .name()
+        .to_ascii()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    *front
+        .counts
+        .lock()
+        .expect("counts")
+        .entry((name.clone(), query.query_type()))
+        .or_default() += 1;
+    Some(name)
+}
+
+async fn front_loop(socket: Arc<UdpSocket>, front: Front) {
     let mut received = 0usize;
     let mut buffer = vec![0u8; 4096];
     loop {
-        let Ok((len, client)) = front.recv_from(&mut buffer).await else {
+        let Ok((len, client)) = socket.recv_from(&mut buffer).await else {
             return;
         };
+        front.wire.datagrams.fetch_add(1, Ordering::SeqCst);
         let packet = buffer[..len].to_vec();
         let Ok(request) = Message::from_vec(&packet) else {
             continue;
         };
-        let Some(query) = request.queries.first() else {
+        let Some(name) = count_query(&front, &request) else {
             continue;
         };
-        let name = query
-            .name()
-            .to_ascii()
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
-        *counts
-            .lock()
-            .expect("counts")
-            .entry((name.clone(), query.query_type()))
-            .or_default() += 1;
         received += 1;
-        let gone_silent = builder.answer_first.is_some_and(|n| received > n);
-        let builder = builder.clone();
+        let gone_silent = front.builder.answer_first.is_some_and(|n| received > n);
         let front = front.clone();
-        let guard = InFlightGuard::new(in_flight.clone());
+        let socket = socket.clone();
+        let guard = InFlightGuard::new(front.in_flight.clone());
         tokio::spawn(async move {
-            let _guard = guard;
-            if !builder.delay.is_zero() {
-                tokio::time::sleep(builder.delay).await;
+            if gone_silent {
+                return;
             }
-            let error = |code| {
-                let mut reply =
-                    Message::error_msg(request.metadata.id, request.metadata.op_code, code);
-                reply.metadata.message_type = MessageType::Response;
-                reply.metadata.recursion_desired = request.metadata.recursion_desired;
-                reply.metadata.recursion_available = true;
-                reply.queries = request.queries.clone();
-                reply.to_vec().expect("encode reply")
+            let Some(mut reply) = respond(&front, &request, &packet, &name, false).await else {
+                return;
             };
-            let reply =
-                if gone_silent || builder.mode == Mode::Silent || builder.silent.contains(&name) {
-                    return;
-                } else if builder.mode == Mode::ServFail || builder.servfail.contains(&name) {
-                    error(ResponseCode::ServFail)
-                } else if builder.mode == Mode::NxDomainAll {
-                    error(ResponseCode::NXDomain)
-                } else if builder.mode == Mode::SyntheticMx {
-                    let mut reply = Message::error_msg(
-                        request.metadata.id,
-                        request.metadata.op_code,
-                        ResponseCode::NoError,
-                    );
-                    reply.metadata.message_type = MessageType::Response;
-                    reply.metadata.authoritative = true;
-                    reply.metadata.recursion_desired = request.metadata.recursion_desired;
-                    reply.metadata.recursion_available = true;
-                    reply.queries = request.queries.clone();
-                    let query = &request.queries[0];
-                    if query.query_type() == RecordType::MX {
-                        let exchange = Name::from_ascii(format!("mx.{name}.")).expect("mx name");
-                        reply.answers.push(Record::from_rdata(
-                            query.name().clone(),
-                            300,
-                            RData::MX(MX::new(10, exchange)),
-                        ));
-                    }
-                    reply.to_vec().expect("encode reply")
-                } else {
-                    let Ok(upstream) = UdpSocket::bind("127.0.0.1:0").await else {
-                        return;
-                    };
-                    if upstream.send_to(&packet, authority).await.is_err() {
-                        return;
-                    }
-                    let mut answer = vec![0u8; 4096];
-                    match tokio::time::timeout(Duration::from_secs(5), upstream.recv(&mut answer))
-                        .await
-                    {
-                        Ok(Ok(len)) => answer[..len].to_vec(),
-                        _ => return,
-                    }
-                };
-            let _ = front.send_to(&reply, client).await;
+            let builder = &front.builder;
+            if builder.truncate_all || builder.truncate.contains(&name) {
+                reply = truncated(&reply);
+            }
+            // Answered: no longer in flight (before the client can send its next query).
+            drop(guard);
+            let _ = socket.send_to(&reply, client).await;
         });
     }
+}
+
+async fn tcp_loop(listener: TcpListener, front: Front) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        front.wire.tcp_connections.fetch_add(1, Ordering::SeqCst);
+        let front = front.clone();
+        tokio::spawn(async move {
+            let _ = serve_tcp(stream, front).await;
+        });
+    }
+}
+
+/// Answers length-prefixed questions on one TCP connection until the client closes it.
+async fn serve_tcp(mut stream: TcpStream, front: Front) -> std::io::Result<()> {
+    loop {
+        let mut prefix = [0u8; 2];
+        stream.read_exact(&mut prefix).await?;
+        let mut packet = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+        stream.read_exact(&mut packet).await?;
+        let Ok(request) = Message::from_vec(&packet) else {
+            return Ok(());
+        };
+        let Some(name) = count_query(&front, &request) else {
+            return Ok(());
+        };
+        let guard = InFlightGuard::new(front.in_flight.clone());
+        let reply = respond(&front, &request, &packet, &name, true).await;
+        drop(guard);
+        let Some(reply) = reply else {
+            continue;
+        };
+        let length = u16::try_from(reply.len()).expect("reply fits TCP framing");
+        stream.write_all(&length.to_be_bytes()).await?;
+        stream.write_all(&reply).await?;
+    }
+}
+
+/// The reply without its records, with the TC bit set.
+fn truncated(reply: &[u8]) -> Vec<u8> {
+    let mut message = Message::from_vec(reply).expect("reply decodes");
+    message.metadata.truncation = true;
+    message.answers.clear();
+    message.authorities.clear();
+    message.additionals.clear();
+    message.to_vec().expect("encode truncated reply")
+}
+
+/// A reply to `request` with this code and no records.
+fn reply_to(request: &Message, code: ResponseCode, recursion: bool) -> Message {
+    let mut reply = Message::error_msg(request.metadata.id, request.metadata.op_code, code);
+    reply.metadata.message_type = MessageType::Response;
+    reply.metadata.recursion_desired = request.metadata.recursion_desired;
+    reply.metadata.recursion_available = recursion;
+    reply.queries = request.queries.clone();
+    reply
+}
+
+/// The reply bytes for one question (`None`: stay silent).
+async fn respond(
+    front: &Front,
+    request: &Message,
+    packet: &[u8],
+    name: &str,
+    over_tcp: bool,
+) -> Option<Vec<u8>> {
+    let builder = &front.builder;
+    if !builder.delay.is_zero() {
+        tokio::time::sleep(builder.delay).await;
+    }
+    let recursion = !builder.no_recursion;
+    let error = |code| reply_to(request, code, recursion).to_vec().ok();
+    let query = &request.queries[0];
+    if builder.mode == Mode::Silent || builder.silent.iter().any(|s| s == name) {
+        return None;
+    }
+    if builder.mode == Mode::ServFail || builder.servfail.iter().any(|s| s == name) {
+        return error(ResponseCode::ServFail);
+    }
+    match builder.mode {
+        Mode::NxDomainAll => return error(ResponseCode::NXDomain),
+        Mode::Refused => return error(ResponseCode::Refused),
+        Mode::RefusedBare => {
+            let mut reply = reply_to(request, ResponseCode::Refused, recursion);
+            reply.queries.clear();
+            return reply.to_vec().ok();
+        }
+        Mode::SyntheticMx => {
+            let mut reply = reply_to(request, ResponseCode::NoError, recursion);
+            reply.metadata.authoritative = true;
+            if query.query_type() == RecordType::MX {
+                let exchange = Name::from_ascii(format!("mx.{name}.")).expect("mx name");
+                reply.answers.push(Record::from_rdata(
+                    query.name().clone(),
+                    300,
+                    RData::MX(MX::new(10, exchange)),
+                ));
+            }
+            return reply.to_vec().ok();
+        }
+        Mode::Authority | Mode::Silent | Mode::ServFail => {}
+    }
+    if builder.referral.iter().any(|r| r == name) {
+        let mut reply = reply_to(request, ResponseCode::NoError, false);
+        let zone = query.name().clone();
+        for ns in ["ns1", "ns2"] {
+            let host = Name::from_ascii(format!("{ns}.provider-dns.net.")).expect("ns name");
+            reply.authorities.push(Record::from_rdata(
+                zone.clone(),
+                172_800,
+                RData::NS(hickory_proto::rr::rdata::NS(host)),
+            ));
+        }
+        return reply.to_vec().ok();
+    }
+    if builder.cname_loop.iter().any(|r| r == name) {
+        let mut reply = reply_to(request, ResponseCode::NoError, recursion);
+        let here = query.name().clone();
+        let there = Name::from_ascii(format!("loop.{name}.")).expect("loop name");
+        for (from, to) in [(here.clone(), there.clone()), (there, here)] {
+            reply.answers.push(Record::from_rdata(
+                from,
+                300,
+                RData::CNAME(hickory_proto::rr::rdata::CNAME(to)),
+            ));
+        }
+        return reply.to_vec().ok();
+    }
+    let answer = if over_tcp {
+        forward_tcp(front.authority, packet).await?
+    } else {
+        forward_udp(front.authority, packet).await?
+    };
+    let mut message = Message::from_vec(&answer).ok()?;
+    message.metadata.recursion_available = recursion;
+    message.to_vec().ok()
+}
+
+async fn forward_udp(authority: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
+    let upstream = UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    upstream.send_to(packet, authority).await.ok()?;
+    let mut answer = vec![0u8; 65_535];
+    match tokio::time::timeout(Duration::from_secs(5), upstream.recv(&mut answer)).await {
+        Ok(Ok(len)) => Some(answer[..len].to_vec()),
+        _ => None,
+    }
+}
+
+async fn forward_tcp(authority: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
+    let work = async {
+        let mut stream = TcpStream::connect(authority).await.ok()?;
+        let length = u16::try_from(packet.len()).ok()?;
+        stream.write_all(&length.to_be_bytes()).await.ok()?;
+        stream.write_all(packet).await.ok()?;
+        let mut prefix = [0u8; 2];
+        stream.read_exact(&mut prefix).await.ok()?;
+        let mut answer = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+        stream.read_exact(&mut answer).await.ok()?;
+        Some(answer)
+    };
+    tokio::time::timeout(Duration::from_secs(5), work)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Zone text for `origin` with an SOA, an NS and these records (relative or absolute names).
