@@ -107,8 +107,8 @@ pub(crate) struct Network {
     pub(crate) lookups: AtomicU64,
     pub(crate) trust: OnceCell<Trust>,
     pub(crate) warner: Arc<Warner>,
-    /// Domains in a row, after the canaries, that got no answer at all (see [`Breaker`]).
-    silent_in_a_row: AtomicU32,
+    /// Domains in a row, after the canaries, that got no answer at all.
+    silent_in_a_row: SilentStreak,
     /// Domains resolved from the network after the canaries (answered or not).
     resolved: AtomicU64,
     /// Set once, when the circuit breaker opens.
@@ -164,7 +164,7 @@ impl Network {
             lookups: AtomicU64::new(0),
             trust: OnceCell::new(),
             warner,
-            silent_in_a_row: AtomicU32::new(0),
+            silent_in_a_row: SilentStreak::default(),
             resolved: AtomicU64::new(0),
             breaker: OnceLock::new(),
             skipped: AtomicU64::new(0),
@@ -211,13 +211,9 @@ impl Network {
             self.skipped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if !resolved.silent {
-            self.silent_in_a_row.store(0, Ordering::Relaxed);
-            return;
-        }
-        let in_a_row = self.silent_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        let in_a_row = self.silent_in_a_row.record(resolved.silent);
         let threshold = self.rules.breaker_timeouts;
-        if threshold == 0 || in_a_row < threshold {
+        if !breaker_trips(in_a_row, threshold) {
             return;
         }
         let report = BreakerReport {
@@ -550,5 +546,49 @@ fn code_name(code: ResponseCode) -> String {
         ResponseCode::FormErr => "FORMERR".into(),
         ResponseCode::NXDomain => "NXDOMAIN".into(),
         other => format!("response code {}", u16::from(other)),
+    }
+}
+
+/// The count of domains in a row that got no answer at all, shared by concurrent lookups: an
+/// answer (any answer, negative ones included) resets it.
+#[derive(Debug, Default)]
+struct SilentStreak(AtomicU32);
+
+impl SilentStreak {
+    /// Records one domain's outcome; returns the streak after it (0 after an answer).
+    fn record(&self, silent: bool) -> u32 {
+        if silent {
+            self.0.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.0.store(0, Ordering::Relaxed);
+            0
+        }
+    }
+}
+
+/// Whether a streak of `in_a_row` silent domains opens the breaker (`threshold` 0: never).
+fn breaker_trips(in_a_row: u32, threshold: u32) -> bool {
+    threshold > 0 && in_a_row >= threshold
+}
+
+#[cfg(test)]
+mod streak_tests {
+    use super::{SilentStreak, breaker_trips};
+
+    // See: #13 part 5 (an answer between timeouts resets the count)
+    #[test]
+    fn an_answer_resets_the_streak_and_only_a_full_streak_trips() {
+        let streak = SilentStreak::default();
+        assert_eq!(
+            [true, true, true].map(|s| streak.record(s)),
+            [1, 2, 3],
+            "silent domains add up"
+        );
+        assert_eq!(streak.record(false), 0, "an answer resets the streak");
+        assert_eq!(streak.record(true), 1, "and counting starts again");
+        assert!(!breaker_trips(2, 3));
+        assert!(breaker_trips(3, 3));
+        assert!(breaker_trips(4, 3));
+        assert!(!breaker_trips(1_000, 0), "0 turns the breaker off");
     }
 }
