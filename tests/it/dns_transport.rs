@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hickory_proto::op::{Message, MessageType};
+use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::RecordType;
 use listwash::resolve::{
     CacheLocation, DnsOptions, DnsRules, DnsStats, DomainChecker, DomainInfo, DomainStatus,
@@ -285,6 +285,33 @@ fn servfail_from_one_server_moves_the_question_to_the_next() {
     assert_eq!(first.count("acme-widgets.com", RecordType::MX), 1);
     assert_eq!(second.count("acme-widgets.com", RecordType::MX), 1);
     assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+}
+
+// See: #15 part 2
+#[test]
+fn notimp_and_formerr_from_one_server_move_the_question_to_the_next() {
+    for code in [ResponseCode::NotImp, ResponseCode::FormErr] {
+        let first = zones().code("acme-widgets.com", code).start();
+        let second = zones().start();
+        let run = check(
+            &[first.addr, second.addr],
+            1000,
+            &rules(),
+            &["acme-widgets.com"],
+        );
+        assert_eq!(
+            run.get("acme-widgets.com").status,
+            DomainStatus::Ok,
+            "{code}: {:?}",
+            run.get("acme-widgets.com")
+        );
+        assert_eq!(first.count("acme-widgets.com", RecordType::MX), 1, "{code}");
+        assert_eq!(
+            second.count("acme-widgets.com", RecordType::MX),
+            1,
+            "{code}"
+        );
+    }
 }
 
 // See: #15 parts 2 and 5

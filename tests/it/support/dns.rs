@@ -61,6 +61,7 @@ pub(crate) struct DnsFixtureBuilder {
     zone_dir: Option<std::path::PathBuf>,
     extra_zones: Vec<String>,
     servfail: Vec<String>,
+    codes: Vec<(String, ResponseCode)>,
     silent: Vec<String>,
     delay: Duration,
     answer_first: Option<usize>,
@@ -129,6 +130,12 @@ impl DnsFixtureBuilder {
         self
     }
 
+    /// Answers `name` with this response code (NOTIMP, FORMERR, …) and nothing else.
+    pub(crate) fn code(mut self, name: &str, code: ResponseCode) -> Self {
+        self.codes.push((name.to_string(), code));
+        self
+    }
+
     /// Never answers for this name (any type).
     pub(crate) fn silent(mut self, name: &str) -> Self {
         self.silent.push(name.to_string());
@@ -169,6 +176,7 @@ impl DnsFixture {
             zone_dir: None,
             extra_zones: Vec::new(),
             servfail: Vec::new(),
+            codes: Vec::new(),
             silent: Vec::new(),
             delay: Duration::ZERO,
             answer_first: None,
@@ -508,6 +516,9 @@ async fn respond(
     }
     if builder.mode == Mode::ServFail || builder.servfail.iter().any(|s| s == name) {
         return error(ResponseCode::ServFail);
+    }
+    if let Some((_, code)) = builder.codes.iter().find(|(n, _)| n == name) {
+        return error(*code);
     }
     match builder.mode {
         Mode::NxDomainAll => return error(ResponseCode::NXDomain),
