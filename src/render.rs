@@ -125,8 +125,8 @@ pub fn summary(report: &Report, out_dir: &Path, warnings: &[String]) -> String {
     let h = &report.list_health;
     let _ = writeln!(
         text,
-        "  {:<28} {:>12} {:>8}  {}",
-        "list health (estimated)", "before", "after", "band (senders' averages)"
+        "  {:<28} {:>12} {:>8}  band (senders' averages)",
+        "list health (estimated)", "before", "after"
     );
     for (name, f) in [
         ("unknown users", &h.unknown_users),
@@ -140,19 +140,19 @@ pub fn summary(report: &Report, out_dir: &Path, warnings: &[String]) -> String {
         );
     }
     let line = |l: &str| match l {
-        "under_target" => "under 0.1%",
-        "over_target" => "over 0.1%",
-        _ => "at/over 0.3%",
+        "under_target" => "< 0.1%",
+        "over_target" => ">= 0.1%",
+        _ => ">= 0.3%",
     };
     let _ = writeln!(
         text,
-        "    {:<26} {:>12} {:>8}",
-        "complaints vs Gmail/Yahoo",
+        "    {:<26} {:>12} {:>8}  (Gmail/Yahoo lines)",
+        "complaints vs 0.1%/0.3%",
         line(h.complaint_lines.before),
-        line(h.complaint_lines.after)
+        line(h.complaint_lines.after),
     );
     if !warnings.is_empty() {
-        text.push_str("  warnings\n");
+        text.push_str("  notices\n");
         for warning in warnings {
             for piece in wrap(&escape_controls(warning), SUMMARY_WIDTH - 6) {
                 let _ = writeln!(text, "    {piece}");
@@ -337,18 +337,21 @@ pub fn bench_table(report: &BenchReport, with_outcomes: bool) -> String {
             text.push('\n');
         }
     }
-    if let Some(file) = &report.outcomes_file {
-        if file.unknown_values > 0 {
-            let lines: Vec<String> = file.unknown_lines.iter().map(u64::to_string).collect();
-            let _ = writeln!(
-                text,
-                "outcomes file: {} of {} rows have an outcome listwash does not know (skipped; lines {})",
-                file.unknown_values,
-                file.rows,
-                lines.join(", ")
-            );
-        }
+    if let Some(file) = report
+        .outcomes_file
+        .as_ref()
+        .filter(|f| f.unknown_values > 0)
+    {
+        let lines: Vec<String> = file.unknown_lines.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            text,
+            "outcomes file: {} of {} rows have an outcome listwash does not know (skipped; lines {})",
+            file.unknown_values,
+            file.rows,
+            lines.join(", ")
+        );
     }
+
     text
 }
 

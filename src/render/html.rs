@@ -21,7 +21,7 @@ body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Aria
 color:var(--ink);margin:0 auto;max-width:1040px;padding:24px;line-height:1.4;background:#fff}
 h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.15em;margin:0 0 10px;border-bottom:1px solid var(--line);padding-bottom:4px}
 .sub{color:var(--muted);margin:0 0 18px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:18px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:0 18px}
 section{border:1px solid var(--line);border-radius:6px;padding:14px 16px;margin:0 0 18px;break-inside:avoid}
 .tiles{display:grid;grid-template-columns:repeat(4,1fr);gap:10px}
 .tile{border-radius:6px;padding:10px;color:#fff}.tile b{display:block;font-size:1.5em}
@@ -104,20 +104,20 @@ fn bars(items: &[(String, u64, &str)], total: u64, title: &str) -> String {
     let height = row_height * items.len().max(1) + 4;
     let max = items.iter().map(|i| i.1).max().unwrap_or(0).max(1);
     let mut svg = format!(
-        "<svg viewBox=\"0 0 640 {height}\" role=\"img\" aria-label=\"{}\">",
+        "<svg viewBox=\"0 0 480 {height}\" role=\"img\" aria-label=\"{}\">",
         esc(title)
     );
     for (i, (label, n, colour)) in items.iter().enumerate() {
         let y = i * row_height + 2;
-        let width = (*n as f64 / max as f64 * 330.0).max(if *n > 0 { 1.0 } else { 0.0 });
+        let width = (*n as f64 / max as f64 * 210.0).max(if *n > 0 { 1.0 } else { 0.0 });
         let _ = write!(
             svg,
-            "<text x=\"0\" y=\"{}\">{}</text><rect x=\"190\" y=\"{}\" width=\"{width:.1}\" height=\"15\" fill=\"{colour}\"/>\
+            "<text x=\"0\" y=\"{}\">{}</text><rect x=\"160\" y=\"{}\" width=\"{width:.1}\" height=\"15\" fill=\"{colour}\"/>\
              <text x=\"{:.1}\" y=\"{}\">{} ({:.1}%)</text>",
             y + 13,
             esc(label),
             y + 1,
-            190.0 + width + 6.0,
+            160.0 + width + 6.0,
             y + 13,
             n,
             percent(*n, total)
@@ -185,41 +185,42 @@ fn reasons(page: &mut String, report: &Report) {
     page.push_str("</section>\n");
 }
 
-/// One component's before/after markers on a 0..`scale`% axis with the two bands shaded.
+/// One component's before and after shares as two bars over the senders' bands (best:
+/// green, between: amber, worst: red), on a 0..`scale`% axis.
 fn health_chart(name: &str, figure: &HealthFigure) -> String {
     let scale = (figure.worst_senders_percent * 1.25)
-        .max(figure.percent_before * 1.1)
-        .max(figure.percent_after * 1.1)
+        .max(figure.percent_before * 1.05)
+        .max(figure.percent_after * 1.05)
         .max(1.0);
-    let x = |p: f64| 10.0 + p / scale * 600.0;
+    let (left, span) = (150.0, 470.0);
+    let x = |p: f64| left + p / scale * span;
     let (best, worst) = (
         x(figure.best_senders_percent),
         x(figure.worst_senders_percent),
     );
     let mut svg = format!(
-        "<svg viewBox=\"0 0 640 74\" role=\"img\" aria-label=\"{name}\">\
-         <rect x=\"10\" y=\"8\" width=\"{:.1}\" height=\"26\" fill=\"#e3f1e8\"/>\
-         <rect x=\"{best:.1}\" y=\"8\" width=\"{:.1}\" height=\"26\" fill=\"#fbf3e0\"/>\
-         <rect x=\"{worst:.1}\" y=\"8\" width=\"{:.1}\" height=\"26\" fill=\"#f8e1e1\"/>\
-         <text x=\"{best:.1}\" y=\"48\" text-anchor=\"middle\">best {}%</text>\
-         <text x=\"{worst:.1}\" y=\"48\" text-anchor=\"middle\">worst {}%</text>",
-        best - 10.0,
+        "<svg viewBox=\"0 0 640 70\" role=\"img\" aria-label=\"{name}\">\
+         <rect x=\"{left}\" y=\"2\" width=\"{:.1}\" height=\"46\" fill=\"#e3f1e8\"/>\
+         <rect x=\"{best:.1}\" y=\"2\" width=\"{:.1}\" height=\"46\" fill=\"#fbf3e0\"/>\
+         <rect x=\"{worst:.1}\" y=\"2\" width=\"{:.1}\" height=\"46\" fill=\"#f8e1e1\"/>\
+         <text x=\"{best:.1}\" y=\"64\" text-anchor=\"start\">| best {}%</text>\
+         <text x=\"{worst:.1}\" y=\"64\" text-anchor=\"start\">| worst {}%</text>",
+        best - left,
         worst - best,
-        610.0 - worst,
+        left + span - worst,
         figure.best_senders_percent,
         figure.worst_senders_percent
     );
     for (label, p, colour, y) in [
-        ("before", figure.percent_before, "#b83232", 12),
-        ("after", figure.percent_after, "#2e7d4f", 22),
+        ("before", figure.percent_before, "#b83232", 8),
+        ("after", figure.percent_after, "#2e7d4f", 28),
     ] {
         let _ = write!(
             svg,
-            "<rect x=\"{:.1}\" y=\"{y}\" width=\"4\" height=\"9\" fill=\"{colour}\"/>\
-             <text x=\"{:.1}\" y=\"{}\" fill=\"{colour}\">{label}</text>",
-            x(p) - 2.0,
-            (x(p) + 6.0).min(580.0),
-            y + 54
+            "<text x=\"0\" y=\"{}\">{label} {p:.2}%</text>\
+             <rect x=\"{left}\" y=\"{y}\" width=\"{:.1}\" height=\"14\" fill=\"{colour}\"/>",
+            y + 12,
+            (x(p) - left).max(1.5),
         );
     }
     svg.push_str("</svg>");
@@ -262,11 +263,11 @@ fn health(page: &mut String, health: &ListHealth) {
         "over_target" => "over the 0.1% target",
         _ => "at or over the 0.3% limit",
     };
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<p>Gmail and Yahoo bulk-sender complaint lines: keep under {}%, never reach {}%. \
          Before cleaning this list is {}; after, {}.</p><p class=\"note\">{} \
-         Before = {} rows read; after = {} rows in clean.csv.</p></section>\n",
+         Before = {} rows read; after = {} rows in clean.csv.</p></section>",
         health.complaint_lines.target_percent,
         health.complaint_lines.limit_percent,
         line(health.complaint_lines.before),
@@ -285,7 +286,14 @@ fn engagement(page: &mut String, report: &Report) {
             let h = &e.days_since_last_engagement;
             let items: Vec<(String, u64, &str)> = HISTOGRAM_BUCKETS
                 .iter()
-                .map(|b| (format!("{b} days"), h.get(b), "#3b6ea8"))
+                .map(|b| {
+                    let label = if *b == "never" {
+                        "never engaged".to_string()
+                    } else {
+                        format!("{b} days")
+                    };
+                    (label, h.get(b), "#3b6ea8")
+                })
                 .collect();
             let total = items.iter().map(|i| i.1).sum();
             page.push_str(&bars(&items, total, "engagement age"));
@@ -306,27 +314,33 @@ fn engagement(page: &mut String, report: &Report) {
 
 fn domains(page: &mut String, report: &Report) {
     let c = &report.concentration;
-    let table = |page: &mut String, title: &str, rows: &[crate::report::health::Share]| {
-        let _ = write!(page, "<section><h2>{title}</h2>");
-        if rows.is_empty() {
-            page.push_str("<p>None.</p>");
-        } else {
-            let items: Vec<(String, u64, &str)> = rows
-                .iter()
-                .map(|s| (s.name.clone(), s.rows, "#3b6ea8"))
-                .collect();
-            page.push_str(&bars(&items, c.rows, title));
-        }
-        page.push_str("</section>\n");
-    };
-    table(page, "Top domains", &c.top_domains);
-    table(page, "Mailbox providers", &c.providers);
-    let _ = writeln!(
-        page,
-        "<p class=\"note\" style=\"grid-column:1/-1\">{} distinct addresses; the largest domain \
-         holds {:.1}%, the five largest {:.1}% (domain concentration index {:.0} of 10,000).</p>",
+    let table =
+        |page: &mut String, title: &str, rows: &[crate::report::health::Share], note: &str| {
+            let _ = write!(page, "<section><h2>{title}</h2>");
+            if rows.is_empty() {
+                page.push_str("<p>None.</p>");
+            } else {
+                let items: Vec<(String, u64, &str)> = rows
+                    .iter()
+                    .map(|s| (s.name.clone(), s.rows, "#3b6ea8"))
+                    .collect();
+                page.push_str(&bars(&items, c.rows, title));
+            }
+            page.push_str(note);
+            page.push_str("</section>\n");
+        };
+    let note = format!(
+        "<p class=\"note\">{} distinct addresses; the largest domain holds {:.1}%, the five \
+         largest {:.1}% (domain concentration index {:.0} of 10,000).</p>",
         c.rows, c.top_domain_percent, c.top_5_domains_percent, c.domain_hhi
     );
+    table(page, "Top domains", &c.top_domains, &note);
+    let none = if report.domains.checked {
+        ""
+    } else {
+        "<p class=\"note\">Providers are recognised from DNS (MX) answers; DNS was not checked.</p>"
+    };
+    table(page, "Mailbox providers", &c.providers, none);
 }
 
 fn warnings_section(page: &mut String, warnings: &[String]) {
