@@ -30,8 +30,11 @@ if [ ! -s "$log" ] || [ ! -s "$list" ]; then
     "$bin/examples/gen_events" "$log" --events "$EVENTS" --contacts "$CONTACTS" --contacts-out "$list"
 fi
 "$bin/listwash" rules --defaults > "$WORK/365.toml"
-sed 's/^inactive_days = 365/inactive_days = 90/' "$WORK/365.toml" > "$WORK/90.toml"
-sed 's/^inactive_days = 365/inactive_days = 180/' "$WORK/365.toml" > "$WORK/180.toml"
+# Three inactivity rules: 365 days (the default), 180 and 90 days with fewer sends required.
+sed -e 's/^inactive_days = 365/inactive_days = 180/' -e 's/^inactive_min_sends = 10/inactive_min_sends = 5/' \
+    "$WORK/365.toml" > "$WORK/180.toml"
+sed -e 's/^inactive_days = 365/inactive_days = 90/' -e 's/^inactive_min_sends = 10/inactive_min_sends = 3/' \
+    "$WORK/365.toml" > "$WORK/90.toml"
 
 seconds() { local s; s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
 for round in $(seq "$ROUNDS"); do

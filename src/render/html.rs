@@ -33,7 +33,9 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 svg{width:100%;height:auto;display:block}svg text{font-size:12px;fill:var(--ink)}
 .band-best{background:var(--best)}.band-between{background:var(--mid)}.band-worst{background:var(--worst)}
 .note{color:var(--muted);font-size:.85em}ul.warn li{margin:2px 0}
-@media print{body{max-width:none;padding:0;font-size:11pt}section{border-color:#999}
+.chart{break-inside:avoid;max-width:760px}
+@media print{body{max-width:none;padding:0;font-size:10pt}section{border-color:#999;break-inside:auto}
+.grid{display:block}
 .tile{color:#000;border:1px solid #999;background:none!important}
 h2{break-after:avoid}}
 @media (max-width:700px){.tiles{grid-template-columns:repeat(2,1fr)}}
@@ -256,7 +258,11 @@ fn health(page: &mut String, health: &ListHealth) {
     }
     page.push_str("</table>");
     for (name, f) in components {
-        let _ = write!(page, "<p><b>{name}</b></p>{}", health_chart(name, f));
+        let _ = write!(
+            page,
+            "<div class=\"chart\"><p><b>{name}</b></p>{}</div>",
+            health_chart(name, f)
+        );
     }
     let line = |l: &str| match l {
         "under_target" => "under the 0.1% target",
