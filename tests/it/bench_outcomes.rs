@@ -128,3 +128,50 @@ fn one_pass_gives_each_rule_set_what_a_run_of_its_own_gives() {
     );
     assert_eq!(actions(1), serde_json::json!({"keep": 4, "suppress": 3}));
 }
+
+#[test]
+fn rule_sets_share_one_set_of_dns_lookups() {
+    // See: #12 part 4: DNS is asked once per domain, not once per rule set.
+    use crate::support::dns::DnsFixture;
+    let dns = DnsFixture::with_fixture_zones();
+    let list = "email\nann@acme-widgets.com\nbob@nullmx.net\nfi@no-such-domain-here.com\n\
+                kim@gmail.com\nzed@acme-widgets.com\n";
+    let bench = |rules: &[&str]| {
+        let mut args = vec!["bench".to_string(), "in.csv".into()];
+        for r in rules {
+            args.extend(["--rules".to_string(), (*r).to_string()]);
+        }
+        args.extend([
+            "--dns-server".to_string(),
+            dns.addr.to_string(),
+            "--no-cache".into(),
+            "--json".into(),
+        ]);
+        dns.reset_counts();
+        let run = TestRun::new()
+            .file("in.csv", list)
+            .file("a.toml", "")
+            .file("b.toml", B)
+            .args(args)
+            .stdout_allowed()
+            .run();
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+        (report, dns.total())
+    };
+    let (one, queries_one) = bench(&["a.toml"]);
+    let (two, queries_two) = bench(&["a.toml", "b.toml"]);
+    assert!(queries_one > 0);
+    assert_eq!(
+        queries_two, queries_one,
+        "the second rule set sent queries of its own"
+    );
+    for set in 0..2 {
+        let reasons = &two["rule_sets"][set]["reasons"];
+        assert_eq!(reasons["no_domain"], 1, "{reasons}");
+        assert_eq!(reasons["null_mx"], 1, "{reasons}");
+    }
+    assert_eq!(
+        one["rule_sets"][0]["reasons"],
+        two["rule_sets"][0]["reasons"]
+    );
+}
