@@ -333,15 +333,6 @@ impl Decider {
         &self.judge.history
     }
 
-    /// The suppression lists and history, to share with another decider
-    /// ([`Decider::shared`]).
-    pub fn shared_parts(&self) -> (Arc<SuppressionSet>, Arc<History>) {
-        (
-            self.examiner.suppression.clone(),
-            self.judge.history.clone(),
-        )
-    }
-
     /// The `n` domains with the most rows (valid first occurrences), most first, then by
     /// name. See: #12 part 1.
     pub fn top_domains(&self, n: usize) -> Vec<(&str, u64)> {
