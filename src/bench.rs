@@ -1,51 +1,35 @@
-//! `listwash bench`: the same list decided under several rule sets, side by side, and, given
-//! known outcomes of a later send, how well each rule set caught the bad addresses and kept
-//! the good ones. Writes no outputs.
+//! `listwash bench`: the same list decided under several rule sets in one pass, side by
+//! side, with overlaps between them and, given known outcomes of a later send
+//! ([`outcomes`]), how well each rule set caught the bad addresses and kept the engaged ones.
+//! Writes no outputs. See: #12 part 4.
+//!
+//! One pass: the input is read, parsed and examined (syntax, key, suppression lists) once; the
+//! suppression lists and the engagement history are loaded once and shared; DNS is asked once
+//! per domain (the first rule set's lookups are replayed to the others when their `[dns]`
+//! sections are the same). Each rule set has its own [`Decider`] over the same examined rows.
 
-use std::collections::{BTreeMap, HashMap};
+pub mod outcomes;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+pub use self::outcomes::Outcome;
+use self::outcomes::{OutcomeActions, Outcomes, Scores};
 use crate::config::DecideConfig;
-use crate::decide::{Decider, RowInput};
+use crate::decide::{Decided, Decider, DomainSource, Examined, NotChecked, RowInput};
+use crate::engagement::History;
 use crate::error::{Error, Result};
-use crate::read::{Input, InputSource, ReadOptions};
+use crate::read::{Batch, Input, InputSource, ReadOptions};
 use crate::reason::Action;
-use crate::resolve::WarnSink;
+use crate::resolve::{DnsStats, DomainChecker, DomainInfo, WarnSink};
+use crate::suppress::SuppressionSet;
 
-/// What happened to an address when it was mailed after the list was cleaned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// A human opened or clicked.
-    Engaged,
-    /// Delivered, no engagement seen.
-    Delivered,
-    /// Hard bounce (unknown user, no such domain).
-    Bounced,
-    /// Spam complaint.
-    Complained,
-    /// A spam trap hit reported by a blocklist or the provider.
-    Trap,
-}
-
-impl Outcome {
-    fn parse(value: &str) -> Option<Outcome> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "engaged" | "open" | "opened" | "click" | "clicked" => Some(Outcome::Engaged),
-            "delivered" | "ok" => Some(Outcome::Delivered),
-            "bounced" | "bounce" | "hard_bounce" | "hardbounce" => Some(Outcome::Bounced),
-            "complained" | "complaint" | "spamreport" => Some(Outcome::Complained),
-            "trap" | "spamtrap" | "spam_trap" => Some(Outcome::Trap),
-            _ => None,
-        }
-    }
-
-    fn is_bad(self) -> bool {
-        matches!(self, Outcome::Bounced | Outcome::Complained | Outcome::Trap)
-    }
-}
+/// Rows that may wait for DNS answers before the oldest batch must be decided.
+const DNS_WINDOW_ROWS: usize = 200_000;
 
 /// One rule set's results.
 #[derive(Debug, Clone, Serialize)]
@@ -58,14 +42,42 @@ pub struct RuleSetResult {
     /// Rows per deciding reason.
     pub reasons: BTreeMap<&'static str, u64>,
     /// Per known outcome: rows kept, reviewed, suppressed.
-    pub outcomes: BTreeMap<Outcome, BTreeMap<&'static str, u64>>,
+    pub outcomes: OutcomeActions,
     /// Share of bad outcomes (bounce, complaint, trap) not kept.
     pub bad_caught: Option<f64>,
     /// Share of engaged addresses suppressed (good contacts lost).
     pub engaged_lost: Option<f64>,
+    /// Precision and recall per bad outcome, engaged contacts suppressed (with `--outcomes`).
+    pub scores: Option<Scores>,
 }
 
-/// The whole comparison.
+/// Rows suppressed by one rule set and kept by another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overlap {
+    /// The rule set that suppressed them.
+    #[serde(serialize_with = "crate::report::lossy_path")]
+    pub suppressed_by: PathBuf,
+    /// The rule set that kept them.
+    #[serde(serialize_with = "crate::report::lossy_path")]
+    pub kept_by: PathBuf,
+    /// How many rows.
+    pub rows: u64,
+}
+
+/// What the outcomes file held.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OutcomesFile {
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows whose outcome value is not one listwash knows (skipped).
+    pub unknown_values: u64,
+    /// The first such rows' line numbers.
+    pub unknown_lines: Vec<u64>,
+    /// Rows whose address is not a valid address (cannot match a row).
+    pub unmatched_addresses: u64,
+}
+
+/// The whole comparison (`bench.json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     /// Records read (rejected ones are not decided).
@@ -74,9 +86,14 @@ pub struct BenchReport {
     pub rows_with_outcome: u64,
     /// One entry per `--rules`, in order.
     pub rule_sets: Vec<RuleSetResult>,
+    /// For every ordered pair of rule sets, rows suppressed by the first and kept by the
+    /// second.
+    pub overlaps: Vec<Overlap>,
+    /// The outcomes file, with `--outcomes`.
+    pub outcomes_file: Option<OutcomesFile>,
 }
 
-/// Decides `input` under each of `configs` (one per rules file).
+/// Decides `input` under each of `configs` (one per rules file) in one pass.
 ///
 /// # Errors
 /// When the input, an outcomes file, a list or a log cannot be read.
@@ -87,93 +104,350 @@ pub fn bench(
     outcomes: Option<&Path>,
     warn: WarnSink,
 ) -> Result<BenchReport> {
-    let known = match outcomes {
-        Some(path) => load_outcomes(path)?,
-        None => HashMap::new(),
+    let known = outcomes.map(Outcomes::load).transpose()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .panic_handler(|_| {})
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the worker threads: {e}")))?;
+    let mut deciders = pool.install(|| load_deciders(configs, &warn))?;
+    let mut tally = Tally::new(configs.len());
+    let mut source = Input::open(&InputSource::Path(input.to_path_buf()), read)?;
+    let (email_index, signup_index, shape) =
+        (source.email_index(), source.signup_index(), source.shape());
+    let Some(examiner) = deciders.first().map(Decider::examiner) else {
+        return Err(Error::Internal(
+            "bench needs at least one rules file".into(),
+        ));
     };
-    let mut report = BenchReport {
-        rows: 0,
-        rows_with_outcome: 0,
-        rule_sets: Vec::new(),
-    };
-    for (index, (rules_path, config)) in configs.iter().enumerate() {
-        let mut decider = Decider::load(config, warn.clone())?;
-        let mut result = RuleSetResult {
-            rules: rules_path.clone(),
-            actions: BTreeMap::new(),
-            reasons: BTreeMap::new(),
-            outcomes: BTreeMap::new(),
-            bad_caught: None,
-            engaged_lost: None,
-        };
-        let mut source = Input::open(&InputSource::Path(input.to_path_buf()), read)?;
-        let (email_index, signup_index) = (source.email_index(), source.signup_index());
-        let mut batch = crate::read::Batch::default();
-        let (mut rows, mut with_outcome) = (0u64, 0u64);
-        loop {
-            let more = source.read_batch(crate::read::BATCH_BYTES, &mut batch)?;
-            let texts: Vec<(u64, &str, Option<&str>)> = batch
-                .rows()
-                .map(|row| {
-                    (
-                        row.line,
-                        row.text(email_index),
-                        signup_index.map(|i| row.text(i)),
-                    )
-                })
-                .collect();
-            let inputs: Vec<RowInput<'_>> = texts
-                .iter()
-                .map(|&(line, email, signup)| RowInput {
-                    line,
-                    email,
-                    signup,
-                })
-                .collect();
-            let decided = decider.decide_batch(&inputs);
-            for ((_, email, _), decided) in texts.iter().zip(&decided) {
-                let decision = &decided.decision;
-                rows += 1;
-                *result.actions.entry(decision.action.as_str()).or_default() += 1;
-                if let Some(reason) = decision.reason {
-                    *result.reasons.entry(reason.code()).or_default() += 1;
+    let with_keys = known.is_some();
+    let parse_ahead = (2 * pool.current_num_threads()).clamp(2, 16);
+    let (batch_tx, batch_rx) = sync_channel::<Result<Batch>>(parse_ahead);
+    let reader = std::thread::Builder::new()
+        .name("listwash-read".into())
+        .spawn(move || {
+            loop {
+                let mut batch = Batch::default();
+                match source.read_chunk(crate::read::BATCH_BYTES, &mut batch) {
+                    Ok(more) => {
+                        if (batch.text_len() > 0 && batch_tx.send(Ok(batch)).is_err()) || !more {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = batch_tx.send(Err(e));
+                        return;
+                    }
                 }
-                if let Some(outcome) = crate::normalize::key_of(email).and_then(|k| known.get(&k)) {
-                    with_outcome += 1;
-                    *result
-                        .outcomes
-                        .entry(*outcome)
+            }
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the reader thread: {e}")))?;
+    type Parsed = (Vec<Examined>, Vec<Option<u128>>);
+    let mut parsing: VecDeque<Receiver<Parsed>> = VecDeque::new();
+    let mut pending: VecDeque<(Vec<crate::decide::Registered>, Vec<Option<u128>>)> =
+        VecDeque::new();
+    let (mut pending_rows, mut reading) = (0usize, true);
+    while reading || !parsing.is_empty() || !pending.is_empty() {
+        while reading && parsing.len() < parse_ahead {
+            match batch_rx.recv() {
+                Ok(Ok(mut batch)) => {
+                    let (tx, rx) = sync_channel(1);
+                    let examiner = examiner.clone();
+                    pool.spawn(move || {
+                        batch.parse(&shape);
+                        let mut examined = Vec::with_capacity(batch.len());
+                        let mut keys = Vec::new();
+                        for row in batch.rows() {
+                            let email = row.text(email_index);
+                            examined.push(
+                                examiner.examine(&RowInput {
+                                    line: row.line,
+                                    email,
+                                    signup: signup_index
+                                        .filter(|_| examiner.reads_signup_dates())
+                                        .map(|i| row.text(i)),
+                                }),
+                            );
+                            if with_keys {
+                                keys.push(crate::normalize::key_of(email));
+                            }
+                        }
+                        let _ = tx.send((examined, keys));
+                    });
+                    parsing.push_back(rx);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => reading = false,
+            }
+        }
+        if let Some(next) = parsing.pop_front() {
+            let (examined, keys) = next
+                .recv()
+                .map_err(|_| Error::Internal("a worker thread panicked".into()))?;
+            pending_rows += examined.len();
+            let mut registered = Vec::with_capacity(deciders.len());
+            for decider in deciders.iter_mut().skip(1) {
+                registered.push(decider.register(examined.clone()));
+            }
+            if let Some(first) = deciders.first_mut() {
+                registered.insert(0, first.register(examined));
+            }
+            pending.push_back((registered, keys));
+        }
+        let more_coming = reading || !parsing.is_empty();
+        let slow = deciders.first().is_some_and(Decider::answers_are_slow);
+        while !pending.is_empty() && (!more_coming || !slow || pending_rows > DNS_WINDOW_ROWS) {
+            let Some((registered, keys)) = pending.pop_front() else {
+                break;
+            };
+            pending_rows -= registered.first().map_or(0, |r| r.len());
+            // The first rule set first: its domain answers are replayed to the others.
+            let decided: Vec<Vec<Decided>> = deciders
+                .iter_mut()
+                .zip(registered)
+                .map(|(decider, rows)| decider.decide_on(rows, &pool))
+                .collect();
+            tally.add(&decided, &keys, known.as_ref());
+        }
+    }
+    let _ = reader.join();
+    for decider in &mut deciders {
+        decider.finish_domains();
+    }
+    Ok(tally.report(configs, known.as_ref()))
+}
+
+/// One decider per rule set, sharing what can be shared (see the module docs).
+fn load_deciders(configs: &[(PathBuf, DecideConfig)], warn: &WarnSink) -> Result<Vec<Decider>> {
+    let Some((_, first)) = configs.first() else {
+        return Ok(Vec::new());
+    };
+    let suppression = Arc::new(SuppressionSet::load(&first.suppress)?);
+    let answers: Answers = Arc::default();
+    // Loading the logs depends on one setting only; one history per distinct value.
+    let mut histories: Vec<(u32, Arc<History>)> = Vec::new();
+    let mut deciders = Vec::with_capacity(configs.len());
+    for (index, (_, config)) in configs.iter().enumerate() {
+        let engagement = &config.rules.engagement;
+        let history = if config.engagement.is_empty() {
+            Arc::new(History::empty())
+        } else if let Some((_, h)) = histories
+            .iter()
+            .find(|(s, _)| *s == engagement.scanner_click_seconds)
+        {
+            h.clone()
+        } else {
+            let h = Arc::new(History::load(&config.engagement, engagement)?);
+            histories.push((engagement.scanner_click_seconds, h.clone()));
+            h
+        };
+        let own = || -> Result<Box<dyn DomainSource>> {
+            Ok(match &config.dns {
+                Some(options) => Box::new(DomainChecker::new(
+                    options,
+                    &config.rules.dns,
+                    warn.clone(),
+                )?),
+                None => Box::new(NotChecked::default()),
+            })
+        };
+        let source: Box<dyn DomainSource> = if index == 0 {
+            Box::new(Recording {
+                inner: own()?,
+                answers: answers.clone(),
+            })
+        } else if config.rules.dns == first.rules.dns {
+            Box::new(Replay {
+                answers: answers.clone(),
+            })
+        } else {
+            own()?
+        };
+        deciders.push(Decider::shared(
+            config.rules.clone(),
+            suppression.clone(),
+            history,
+            config.as_of,
+            source,
+        ));
+    }
+    Ok(deciders)
+}
+
+/// Domain answers the first rule set got, for the others.
+type Answers = Arc<Mutex<HashMap<Box<str>, Arc<DomainInfo>>>>;
+
+/// The first rule set's domain source, keeping every answer it gives.
+struct Recording {
+    inner: Box<dyn DomainSource>,
+    answers: Answers,
+}
+
+impl DomainSource for Recording {
+    fn submit(&mut self, domains: &[&str]) {
+        self.inner.submit(domains);
+    }
+
+    fn answers(&mut self, domains: &[&str]) -> Vec<Arc<DomainInfo>> {
+        let answers = self.inner.answers(domains);
+        if let Ok(mut kept) = self.answers.lock() {
+            for (name, info) in domains.iter().zip(&answers) {
+                kept.insert((*name).into(), info.clone());
+            }
+        }
+        answers
+    }
+
+    fn is_slow(&self) -> bool {
+        self.inner.is_slow()
+    }
+
+    fn finish(self: Box<Self>) -> Option<DnsStats> {
+        self.inner.finish()
+    }
+}
+
+/// Another rule set's domain source: the first one's answers (it decides every batch first).
+struct Replay {
+    answers: Answers,
+}
+
+impl DomainSource for Replay {
+    fn submit(&mut self, _domains: &[&str]) {}
+
+    fn answers(&mut self, domains: &[&str]) -> Vec<Arc<DomainInfo>> {
+        let kept = self.answers.lock().ok();
+        domains
+            .iter()
+            .map(|name| {
+                kept.as_ref()
+                    .and_then(|k| k.get(*name).cloned())
+                    .unwrap_or_else(|| Arc::new(DomainInfo::unknown("no DNS answer".into())))
+            })
+            .collect()
+    }
+
+    fn finish(self: Box<Self>) -> Option<DnsStats> {
+        None
+    }
+}
+
+/// Counts over the rule sets' decisions.
+struct Tally {
+    rows: u64,
+    with_outcome: u64,
+    actions: Vec<BTreeMap<&'static str, u64>>,
+    reasons: Vec<BTreeMap<&'static str, u64>>,
+    outcomes: Vec<OutcomeActions>,
+    /// `suppressed_kept[i][j]`: rows suppressed by rule set i and kept by rule set j.
+    suppressed_kept: Vec<Vec<u64>>,
+}
+
+impl Tally {
+    fn new(sets: usize) -> Tally {
+        Tally {
+            rows: 0,
+            with_outcome: 0,
+            actions: vec![BTreeMap::new(); sets],
+            reasons: vec![BTreeMap::new(); sets],
+            outcomes: vec![BTreeMap::new(); sets],
+            suppressed_kept: vec![vec![0; sets]; sets],
+        }
+    }
+
+    /// Counts one batch: `decided[i]` is rule set i's decisions, `keys` the rows' address keys
+    /// (empty without outcomes).
+    fn add(&mut self, decided: &[Vec<Decided>], keys: &[Option<u128>], known: Option<&Outcomes>) {
+        let rows = decided.first().map_or(0, Vec::len);
+        let mut actions = vec![Action::Keep; decided.len()];
+        for row in 0..rows {
+            self.rows += 1;
+            let outcome = known
+                .zip(keys.get(row).copied().flatten())
+                .and_then(|(k, key)| k.known.get(&key).copied());
+            if outcome.is_some() {
+                self.with_outcome += 1;
+            }
+            for (set, decisions) in decided.iter().enumerate() {
+                let Some(d) = decisions.get(row) else {
+                    continue;
+                };
+                let action = d.decision.action;
+                actions[set] = action;
+                *self.actions[set].entry(action.as_str()).or_default() += 1;
+                if let Some(reason) = d.decision.reason {
+                    *self.reasons[set].entry(reason.code()).or_default() += 1;
+                }
+                if let Some(o) = outcome {
+                    *self.outcomes[set]
+                        .entry(o)
                         .or_default()
-                        .entry(decision.action.as_str())
+                        .entry(action.as_str())
                         .or_default() += 1;
                 }
             }
-            if !more {
-                break;
+            for (i, a) in actions.iter().enumerate() {
+                if *a != Action::Suppress {
+                    continue;
+                }
+                for (j, b) in actions.iter().enumerate() {
+                    if *b == Action::Keep {
+                        self.suppressed_kept[i][j] += 1;
+                    }
+                }
             }
         }
-        decider.finish_domains();
-        result.bad_caught = share(
-            &result.outcomes,
-            |o| o.is_bad(),
-            |a| a != Action::Keep.as_str(),
-        );
-        result.engaged_lost = share(
-            &result.outcomes,
-            |o| o == Outcome::Engaged,
-            |a| a == Action::Suppress.as_str(),
-        );
-        if index == 0 {
-            report.rows = rows;
-            report.rows_with_outcome = with_outcome;
-        }
-        report.rule_sets.push(result);
     }
-    Ok(report)
+
+    fn report(self, configs: &[(PathBuf, DecideConfig)], known: Option<&Outcomes>) -> BenchReport {
+        let paths: Vec<&PathBuf> = configs.iter().map(|(p, _)| p).collect();
+        let mut overlaps = Vec::new();
+        for (i, row) in self.suppressed_kept.iter().enumerate() {
+            for (j, rows) in row.iter().enumerate() {
+                if i != j {
+                    overlaps.push(Overlap {
+                        suppressed_by: paths[i].clone(),
+                        kept_by: paths[j].clone(),
+                        rows: *rows,
+                    });
+                }
+            }
+        }
+        let rule_sets = paths
+            .iter()
+            .zip(self.actions)
+            .zip(self.reasons)
+            .zip(self.outcomes)
+            .map(|(((path, actions), reasons), outcomes)| RuleSetResult {
+                rules: (*path).clone(),
+                actions,
+                reasons,
+                bad_caught: share(&outcomes, Outcome::is_bad, |a| a != Action::Keep.as_str()),
+                engaged_lost: share(
+                    &outcomes,
+                    |o| o == Outcome::Engaged,
+                    |a| a == Action::Suppress.as_str(),
+                ),
+                scores: known.map(|_| outcomes::score(&outcomes)),
+                outcomes,
+            })
+            .collect();
+        BenchReport {
+            rows: self.rows,
+            rows_with_outcome: self.with_outcome,
+            rule_sets,
+            overlaps,
+            outcomes_file: known.map(|k| OutcomesFile {
+                rows: k.rows,
+                unknown_values: k.unknown_values,
+                unknown_lines: k.unknown_lines.clone(),
+                unmatched_addresses: k.unmatched_addresses,
+            }),
+        }
+    }
 }
 
 fn share(
-    outcomes: &BTreeMap<Outcome, BTreeMap<&'static str, u64>>,
+    outcomes: &OutcomeActions,
     which: impl Fn(Outcome) -> bool,
     counted: impl Fn(&str) -> bool,
 ) -> Option<f64> {
@@ -187,57 +461,4 @@ fn share(
         }
     }
     (total > 0).then(|| hit as f64 / total as f64)
-}
-
-/// Reads `email,outcome` rows (header required; extra columns ignored).
-fn load_outcomes(path: &Path) -> Result<HashMap<u128, Outcome>> {
-    let fail = |message: String| Error::Input {
-        path: path.to_path_buf(),
-        message,
-    };
-    let csv_error = |message: String| {
-        let path = path.to_path_buf();
-        move |source| Error::Csv {
-            path,
-            message,
-            source,
-        }
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(csv_error(
-            "cannot read the outcomes file; check the path given to --outcomes".into(),
-        ))?;
-    let header = reader
-        .headers()
-        .map_err(csv_error("cannot read the outcomes file's header".into()))?
-        .clone();
-    let names: Vec<&str> = header.iter().collect();
-    let (Some(email), Some(outcome)) = (
-        crate::columns::find_known(&names, &crate::columns::EMAIL),
-        crate::columns::find_named(&names, "outcome"),
-    ) else {
-        return Err(fail("needs `email` and `outcome` columns (outcome: engaged, delivered, bounced, complained or trap)".into()));
-    };
-    let mut known = HashMap::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(csv_error(format!(
-            "line {}: not a CSV record; fix or remove it",
-            index + 2
-        )))?;
-        let (Some(address), Some(value)) = (record.get(email), record.get(outcome)) else {
-            continue;
-        };
-        let Some(parsed) = Outcome::parse(value) else {
-            return Err(fail(format!(
-                "line {}: the outcome is not one listwash knows (use engaged, delivered, bounced, complained or trap)",
-                index + 2
-            )));
-        };
-        if let Some(key) = crate::normalize::key_of(address) {
-            known.insert(key, parsed);
-        }
-    }
-    Ok(known)
 }

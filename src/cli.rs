@@ -121,6 +121,9 @@ pub(crate) struct BenchArgs {
     /// Print the comparison as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also write the comparison as JSON to this file (bench.json).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json_out: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) decide: DecideOptions,
 }
@@ -157,6 +160,9 @@ pub(crate) struct CleanArgs {
     /// Neutralise cells that start like a spreadsheet formula (prefix `'`).
     #[arg(long)]
     pub(crate) excel_safe: bool,
+    /// Do not write report.html (the report for people, beside report.json).
+    #[arg(long)]
+    pub(crate) no_html: bool,
     /// Permission bits of the output files, in octal (default: owner only): owner-readable,
     /// and at most 644 (never writable by group or others, never executable).
     #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]

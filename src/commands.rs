@@ -152,6 +152,7 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
             .map(|seconds| seconds.map_or(Duration::MAX, Duration::from_secs)),
         thresholds: args.fail_if.clone(),
         output: output_options(&args),
+        html: !args.no_html,
     };
     let terminal = std::io::stderr().is_terminal();
     let show = !args.quiet
@@ -171,7 +172,11 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
         if json_logs() {
             log(render::events::summary(&report, &config.out_dir));
         } else {
-            crate::say_raw(&render::summary(&report, &config.out_dir));
+            crate::say_raw(&render::summary(
+                &report,
+                &config.out_dir,
+                &render::warnings(&report),
+            ));
         }
     }
     // Tripped thresholds are printed even with --quiet: they are why the run exits 3.
@@ -348,11 +353,18 @@ fn bench(args: BenchArgs) -> Result<(), Error> {
         args.outcomes.as_deref(),
         warn_sink(false),
     )?;
-    if args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Write {
-            path: "<stdout>".into(),
-            source: std::io::Error::other(e),
+    let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Write {
+        path: "<stdout>".into(),
+        source: std::io::Error::other(e),
+    })?;
+    if let Some(path) = &args.json_out {
+        // See: #12 part 4 (bench.json).
+        std::fs::write(path, format!("{text}\n")).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
         })?;
+    }
+    if args.json {
         return write_stdout(format!("{text}\n").as_bytes());
     }
     write_stdout(render::bench_table(&report, args.outcomes.is_some()).as_bytes())

@@ -65,6 +65,8 @@ pub struct CleanConfig {
     /// `--output-format`, `--compress`, `--out-dir -` (#13 part 3). With `clean_to_stdout`,
     /// `out_dir` is the folder of the other outputs (`--report-dir`).
     pub output: OutputOptions,
+    /// Write `report.html` beside `report.json` (`--no-html` turns it off). See: #12 part 2.
+    pub html: bool,
 }
 
 #[cfg(test)]
@@ -91,6 +93,7 @@ impl CleanConfig {
             wait: None,
             thresholds: Vec::new(),
             output: OutputOptions::default(),
+            html: false,
         }
     }
 }

@@ -61,24 +61,45 @@ pub fn sample_table(report: &crate::sample::SampleReport) -> String {
     text
 }
 
-/// The end-of-run table on stderr: counts per output and per reason.
-pub fn summary(report: &Report, out_dir: &Path) -> String {
+/// The width the end-of-run summary fits in.
+pub const SUMMARY_WIDTH: usize = 80;
+
+/// How many deciding reasons the summary lists before it says how many more there are.
+const SUMMARY_REASONS: usize = 8;
+
+/// The run's warnings for the summary and `report.html`: what DNS could not be trusted for.
+/// (Other notices are added to this list by the caller.)
+pub fn warnings(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !report.domains.checked {
+        lines.push("DNS: not checked (--no-dns)".to_string());
+    } else if !report.domains.resolver_trusted {
+        lines.push("DNS: resolver not trusted; domain-dependent rows sent to review".to_string());
+    }
+    lines
+}
+
+/// The end-of-run table on stderr, at most [`SUMMARY_WIDTH`] columns (a long output folder
+/// name aside): outputs, top reasons, list health before and after cleaning, and `warnings`
+/// (wrapped). See: #12 part 5.
+pub fn summary(report: &Report, out_dir: &Path, warnings: &[String]) -> String {
     let o = &report.outputs;
-    let total = report.input.rows.max(1) as f64;
-    let pct = |n: u64| 100.0 * n as f64 / total;
+    let total = report.input.rows;
+    let pct = |n: u64| 100.0 * n as f64 / total.max(1) as f64;
     let mut text = format!(
         "listwash: {} rows in {:.1}s -> {}\n",
         report.input.rows,
         report.elapsed_ms as f64 / 1000.0,
         escape_controls(&out_dir.display().to_string()),
     );
+    let _ = writeln!(text, "  {:<28} {:>12} {:>8}", "output", "rows", "share");
     for (name, n) in [
         ("clean", o.clean),
         ("review", o.review),
         ("suppressed", o.suppressed),
         ("rejected", o.rejected),
     ] {
-        let _ = writeln!(text, "  {name:<10} {n:>10} {:>6.2}%", pct(n));
+        let _ = writeln!(text, "  {name:<28} {n:>12} {:>7.2}%", pct(n));
     }
     let mut reasons: Vec<(&str, u64)> = Reason::ALL
         .iter()
@@ -87,17 +108,79 @@ pub fn summary(report: &Report, out_dir: &Path) -> String {
         .collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     if !reasons.is_empty() {
-        text.push_str("  by reason:\n");
-        for (code, n) in reasons {
-            let _ = writeln!(text, "    {code:<24} {n:>10}");
+        let _ = writeln!(
+            text,
+            "  {:<28} {:>12} {:>8}",
+            "top reasons", "rows", "share"
+        );
+        for (code, n) in reasons.iter().take(SUMMARY_REASONS) {
+            let _ = writeln!(text, "    {code:<26} {n:>12} {:>7.2}%", pct(*n));
+        }
+        if reasons.len() > SUMMARY_REASONS {
+            let rest: u64 = reasons[SUMMARY_REASONS..].iter().map(|r| r.1).sum();
+            let label = format!("({} more reasons)", reasons.len() - SUMMARY_REASONS);
+            let _ = writeln!(text, "    {label:<26} {rest:>12} {:>7.2}%", pct(rest));
         }
     }
-    if !report.domains.checked {
-        text.push_str("  DNS: not checked (--no-dns)\n");
-    } else if !report.domains.resolver_trusted {
-        text.push_str("  DNS: resolver not trusted; domain-dependent rows sent to review\n");
+    let h = &report.list_health;
+    let _ = writeln!(
+        text,
+        "  {:<28} {:>12} {:>8}  band (senders' averages)",
+        "list health (estimated)", "before", "after"
+    );
+    for (name, f) in [
+        ("unknown users", &h.unknown_users),
+        ("spam-trap risk", &h.trap_risk),
+        ("complaint risk", &h.complaints),
+    ] {
+        let _ = writeln!(
+            text,
+            "    {name:<26} {:>11.2}% {:>7.2}%  {} -> {}",
+            f.percent_before, f.percent_after, f.band_before, f.band_after
+        );
+    }
+    let line = |l: &str| match l {
+        "under_target" => "< 0.1%",
+        "over_target" => ">= 0.1%",
+        _ => ">= 0.3%",
+    };
+    let _ = writeln!(
+        text,
+        "    {:<26} {:>12} {:>8}  (Gmail/Yahoo lines)",
+        "complaints vs 0.1%/0.3%",
+        line(h.complaint_lines.before),
+        line(h.complaint_lines.after),
+    );
+    if !warnings.is_empty() {
+        text.push_str("  notices\n");
+        for warning in warnings {
+            for piece in wrap(&escape_controls(warning), SUMMARY_WIDTH - 6) {
+                let _ = writeln!(text, "    {piece}");
+            }
+        }
     }
     text
+}
+
+/// `text` cut at spaces into lines of at most `width` characters (a longer word stands alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let needed =
+            current.chars().count() + usize::from(!current.is_empty()) + word.chars().count();
+        if !current.is_empty() && needed > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
 }
 
 /// The stderr line (after `listwash: `) for a `--fail-if` threshold that tripped, e.g.
@@ -204,12 +287,82 @@ pub fn bench_table(report: &BenchReport, with_outcomes: bool) -> String {
             });
         }
     }
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
     if with_outcomes {
-        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
         row("bad outcomes caught", &|r| pct(r.bad_caught));
         row("engaged contacts lost", &|r| pct(r.engaged_lost));
+        for kind in ["bounced", "complained", "trap", "any_bad"] {
+            let score = |r: &RuleSetResult| {
+                r.scores
+                    .as_ref()
+                    .and_then(|s| s.by_outcome.get(kind).cloned())
+            };
+            row(&format!("{kind} precision"), &|r| {
+                pct(score(r).and_then(|s| s.precision))
+            });
+            row(&format!("{kind} recall"), &|r| {
+                pct(score(r).and_then(|s| s.recall))
+            });
+        }
+        row("engaged suppressed", &|r| {
+            r.scores.as_ref().map_or("-".to_string(), |s| {
+                format!(
+                    "{} ({})",
+                    s.engaged_suppressed,
+                    pct(s.engaged_suppressed_share)
+                )
+            })
+        });
     }
+    if report.rule_sets.len() > 1 {
+        text.push_str("suppressed here, kept by:\n");
+        for (j, other) in names.iter().enumerate() {
+            let label = format!("  {}", shorten(other, 24));
+            let _ = write!(text, "{label:<26}");
+            for (i, _) in report.rule_sets.iter().enumerate() {
+                let cell = if i == j {
+                    "-".to_string()
+                } else {
+                    report
+                        .overlaps
+                        .iter()
+                        .find(|o| {
+                            o.suppressed_by == report.rule_sets[i].rules
+                                && o.kept_by == report.rule_sets[j].rules
+                        })
+                        .map_or("0".to_string(), |o| o.rows.to_string())
+                };
+                let _ = write!(text, " {cell:>width$}");
+            }
+            text.push('\n');
+        }
+    }
+    if let Some(file) = report
+        .outcomes_file
+        .as_ref()
+        .filter(|f| f.unknown_values > 0)
+    {
+        let lines: Vec<String> = file.unknown_lines.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            text,
+            "outcomes file: {} of {} rows have an outcome listwash does not know (skipped; lines {})",
+            file.unknown_values,
+            file.rows,
+            lines.join(", ")
+        );
+    }
+
     text
+}
+
+/// `text` cut to at most `width` characters, with `…` when cut.
+fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// An error and its causes on one line, each cause once, control characters escaped.
@@ -245,6 +398,7 @@ pub fn escape_controls(text: &str) -> String {
 }
 
 pub mod events;
+pub mod html;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,9 @@
-//! `report.json`: counts and settings of a run.
+//! `report.json`: counts and settings of a run. [`health`] adds what the list would do to a
+//! sender's reputation (list health) and how concentrated it is (providers, top domains).
+//!
+//! Consumes the pipeline's counts; produces serialisable structs. Never holds an address.
+
+pub mod health;
 
 use std::collections::BTreeMap;
 
@@ -38,6 +43,33 @@ pub struct Report {
     pub elapsed_ms: u64,
     /// Every `--fail-if` threshold given, in order, with its figure and whether it tripped.
     pub thresholds: Vec<crate::guard::ThresholdResult>,
+    /// Rows per provider and top domain, and how concentrated the list is. See: #12 part 1.
+    pub concentration: health::Concentration,
+    /// Time per stage. See: #12 part 1.
+    pub timings_ms: Timings,
+    /// Estimated unknown-user, trap-risk and complaint shares before and after cleaning,
+    /// against the senders' bands. See: #12 part 1.
+    pub list_health: health::ListHealth,
+}
+
+/// `timings_ms`: time per stage, in milliseconds. Stages overlap (the reader, the workers, the
+/// decisions and the writer run at once), so the figures add up to more than `elapsed_ms`;
+/// each is the time that stage was busy.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Loading the suppression lists and the engagement logs (before any row is read).
+    pub engagement: u64,
+    /// The reader thread reading and cutting the input into batches.
+    pub read: u64,
+    /// Parsing records and checking syntax and lists, summed over the worker threads.
+    pub examine: u64,
+    /// Waiting for DNS answers (0 with `--no-dns`).
+    pub dns: u64,
+    /// Registering duplicates and deciding rows (DNS waits excluded).
+    pub decide: u64,
+    /// The writer thread writing rows (finishing and publishing the files comes after
+    /// `report.json` is made, so is not in it).
+    pub write: u64,
 }
 
 /// `input`.

@@ -27,7 +27,7 @@ pub(super) struct Verdict {
 /// What judging needs that does not change while rows are judged.
 pub(super) struct Judge {
     pub(super) rules: Arc<RuleSet>,
-    pub(super) history: History,
+    pub(super) history: Arc<History>,
     pub(super) as_of: NaiveDate,
     /// Every domain seen, in first-seen order; rows point at them by index.
     pub(super) domains: Vec<DomainEntry>,

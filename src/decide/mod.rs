@@ -83,8 +83,9 @@ pub struct RowInput<'a> {
     pub signup: Option<&'a str>,
 }
 
-/// A row after [`Examiner::examine`]: what can be known of it alone.
-#[derive(Debug)]
+/// A row after [`Examiner::examine`]: what can be known of it alone. Cloned when several
+/// deciders (`bench`'s rule sets) decide the same examined rows.
+#[derive(Debug, Clone)]
 pub struct Examined {
     line: u64,
     syntax: Result<Normalized, SyntaxIssue>,
@@ -207,6 +208,17 @@ pub struct DecideStats {
     pub days_since_engagement: Histogram,
     /// Rows whose signup cell could not be read as a date (read only with engagement history).
     pub unreadable_signup_dates: u64,
+    /// Rows (valid, first occurrences) per domain, indexed like the decider's domain table
+    /// (see [`Decider::top_domains`]).
+    #[serde(skip)]
+    pub domain_rows: Vec<u64>,
+    /// Rows per set of applied reasons and whether the row was kept: bit `i` of the key is
+    /// `Reason::ALL[i]`. The report derives list health from it. See: #12 part 1.
+    #[serde(skip)]
+    pub reason_sets: BTreeMap<(u64, bool), u64>,
+    /// Time spent waiting for domain answers (DNS), in nanoseconds.
+    #[serde(skip)]
+    pub domain_wait_ns: u64,
 }
 
 /// Where verdicts are computed.
@@ -242,9 +254,27 @@ impl Decider {
         as_of: NaiveDate,
         domains: Box<dyn DomainSource>,
     ) -> Decider {
+        Decider::shared(
+            rules,
+            Arc::new(suppression),
+            Arc::new(history),
+            as_of,
+            domains,
+        )
+    }
+
+    /// [`Decider::new`] over lists and history that other deciders share (`bench`'s rule
+    /// sets decide one pass with one copy of each).
+    pub fn shared(
+        rules: Arc<RuleSet>,
+        suppression: Arc<SuppressionSet>,
+        history: Arc<History>,
+        as_of: NaiveDate,
+        domains: Box<dyn DomainSource>,
+    ) -> Decider {
         Decider {
             examiner: Examiner {
-                suppression: Arc::new(suppression),
+                suppression,
                 signup_dates: !history.is_empty(),
             },
             judge: Judge {
@@ -303,6 +333,21 @@ impl Decider {
         &self.judge.history
     }
 
+    /// The `n` domains with the most rows (valid first occurrences), most first, then by
+    /// name. See: #12 part 1.
+    pub fn top_domains(&self, n: usize) -> Vec<(&str, u64)> {
+        let mut all: Vec<(&str, u64)> = self
+            .judge
+            .domains
+            .iter()
+            .zip(&self.stats.domain_rows)
+            .map(|(d, &rows)| (&*d.name, rows))
+            .collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        all.truncate(n);
+        all
+    }
+
     /// Returns true if and only if domain answers may take a while (DNS), so that a pipeline
     /// should register rows ahead of deciding them.
     pub fn answers_are_slow(&self) -> bool {
@@ -346,7 +391,11 @@ impl Decider {
                 }
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     slot.insert(u32::try_from(row.line).unwrap_or(u32::MAX));
-                    row.domain = Some(self.domain_id(normalized.domain(), row.domain_hash));
+                    let id = self.domain_id(normalized.domain(), row.domain_hash);
+                    row.domain = Some(id);
+                    if let Some(n) = self.stats.domain_rows.get_mut(id as usize) {
+                        *n += 1;
+                    }
                 }
             }
         }
@@ -379,6 +428,7 @@ impl Decider {
             return id;
         }
         let id = u32::try_from(self.judge.domains.len()).unwrap_or(u32::MAX);
+        self.stats.domain_rows.push(0);
         self.judge.domains.push(DomainEntry {
             name: name.into(),
             lists: ListFacts::default(),
@@ -399,7 +449,9 @@ impl Decider {
         }
         let pending = &self.judge.domains[self.answered..upto];
         let names: Vec<&str> = pending.iter().map(|d| &*d.name).collect();
+        let waiting = std::time::Instant::now();
         let answers = self.source.answers(&names);
+        self.stats.domain_wait_ns += waiting.elapsed().as_nanos() as u64;
         for (entry, info) in self.judge.domains[self.answered..upto]
             .iter_mut()
             .zip(answers)
@@ -453,9 +505,13 @@ impl Decider {
             if let Some(reason) = verdict.decision.reason {
                 *self.stats.reasons.entry(reason.code()).or_default() += 1;
             }
+            let mut set = 0u64;
             for reason in verdict.applied {
                 *self.stats.reasons_applied.entry(reason.code()).or_default() += 1;
+                set |= 1 << (reason as u64 % 64);
             }
+            let kept = verdict.decision.action == crate::reason::Action::Keep;
+            *self.stats.reason_sets.entry((set, kept)).or_default() += 1;
             if let Some(p) = verdict.provider {
                 *self.stats.providers.entry(p).or_default() += 1;
             }

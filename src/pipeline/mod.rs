@@ -14,7 +14,8 @@
 //! order they were read, and rayon's indexed `collect` keeps order inside a batch.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use crate::progress::Progress;
 use crate::read::{Batch, Input, Item};
 use crate::report::{
     DomainsReport, EngagementReport, InputReport, Report, SettingsReport, SpreadsheetReport,
+    Timings,
 };
 use crate::resolve::{DnsStats, WarnSink};
 use crate::write::{CellPolicy, Outputs};
@@ -80,7 +82,10 @@ fn clean_with(
         .map_err(|e| Error::Internal(format!("cannot start {jobs} worker threads: {e}")))?;
     let mut input = Input::open(&config.input, &config.read)?;
     progress.message("loading lists and history");
+    let loading = Instant::now();
     let mut decider = load(&pool)?;
+    let busy = Busy::default();
+    busy.add(&busy.engagement, loading);
     decider.cancel_on(config.cancel.clone());
     let mut outputs = Outputs::create_with(
         lock,
@@ -113,11 +118,13 @@ fn clean_with(
         let (recycle_tx, recycle_rx) = sync_channel::<Batch>(2 * parse_ahead + 4);
         // Not scoped: a read stalled in the kernel (a silent pipe) must not keep an
         // interrupted run from unwinding, so an abandoned reader is left to the process's end.
+        let read_ns = busy.read.clone();
         let reader = std::thread::Builder::new()
             .name("listwash-read".into())
-            .spawn(move || read_loop(&mut input, batch_bytes, batch_tx, recycle_rx))
+            .spawn(move || read_loop(&mut input, batch_bytes, batch_tx, recycle_rx, &read_ns))
             .map_err(|e| Error::Internal(format!("cannot start the reader thread: {e}")))?;
-        let writer = scope.spawn(move || write_loop(outputs, write_rx, recycle_tx));
+        let write_ns = busy.write.clone();
+        let writer = scope.spawn(move || write_loop(outputs, write_rx, recycle_tx, &write_ns));
 
         let mut parsing: VecDeque<Receiver<(Batch, Vec<Examined>)>> = VecDeque::new();
         let mut pending: VecDeque<Pending> = VecDeque::new();
@@ -148,9 +155,12 @@ fn clean_with(
                     Ok(Ok(mut batch)) => {
                         let (tx, rx) = sync_channel(1);
                         let examiner = examiner.clone();
+                        let examine_ns = busy.examine.clone();
                         pool.spawn(move || {
+                            let started = Instant::now();
                             batch.parse(&shape);
                             let examined = examine(&examiner, &batch, email_index, signup_index);
+                            examine_ns.fetch_add(nanos(started), Ordering::Relaxed);
                             let _ = tx.send((batch, examined));
                         });
                         parsing.push_back(rx);
@@ -176,7 +186,9 @@ fn clean_with(
                         decider.reserve(rows);
                     }
                 }
+                let registering = Instant::now();
                 let rows = decider.register(examined);
+                busy.add(&busy.decide, registering);
                 pending_rows += rows.len();
                 pending.push_back(Pending { batch, rows });
             }
@@ -188,7 +200,9 @@ fn clean_with(
                     break;
                 };
                 pending_rows -= rows.len();
+                let deciding = Instant::now();
                 let decisions = decider.decide_on(rows, &pool);
+                busy.add(&busy.decide, deciding);
                 if config.cancel.load(Ordering::Relaxed) {
                     failure = Some(Error::Interrupted);
                     break;
@@ -235,6 +249,7 @@ fn clean_with(
         jobs,
         started,
     );
+    report.timings_ms = busy.timings(decider.stats().domain_wait_ns);
     report.thresholds = crate::guard::evaluate(&config.thresholds, &report);
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Write {
         path: config.out_dir.join("report.json"),
@@ -245,8 +260,48 @@ fn clean_with(
     if config.cancel.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
     }
-    outputs.finish(&json)?;
+    if config.html {
+        let html = crate::render::html::report(&report, &crate::render::warnings(&report));
+        outputs.finish_with(&json, &[("report.html", html.as_bytes())])?;
+    } else {
+        outputs.finish(&json)?;
+    }
     Ok(report)
+}
+
+/// Nanoseconds since `started`.
+fn nanos(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Time each stage was busy, in nanoseconds, added up from the threads that run it.
+#[derive(Default)]
+struct Busy {
+    engagement: Arc<AtomicU64>,
+    read: Arc<AtomicU64>,
+    examine: Arc<AtomicU64>,
+    decide: Arc<AtomicU64>,
+    write: Arc<AtomicU64>,
+}
+
+impl Busy {
+    fn add(&self, stage: &AtomicU64, started: Instant) {
+        stage.fetch_add(nanos(started), Ordering::Relaxed);
+    }
+
+    /// The report's `timings_ms`; DNS waits (inside deciding) are taken out of `decide`.
+    fn timings(&self, dns_ns: u64) -> Timings {
+        let ms = |ns: u64| ns / 1_000_000;
+        let get = |stage: &AtomicU64| stage.load(Ordering::Relaxed);
+        Timings {
+            engagement: ms(get(&self.engagement)),
+            read: ms(get(&self.read)),
+            examine: ms(get(&self.examine)),
+            dns: ms(dns_ns),
+            decide: ms(get(&self.decide).saturating_sub(dns_ns)),
+            write: ms(get(&self.write)),
+        }
+    }
 }
 
 /// Every file the run reads or keeps, with its role, for [`crate::write::check_collisions`].
@@ -299,10 +354,14 @@ fn read_loop(
     batch_bytes: usize,
     tx: SyncSender<Result<Batch>>,
     recycled: Receiver<Batch>,
+    busy_ns: &AtomicU64,
 ) -> Result<()> {
     loop {
         let mut batch = recycled.try_recv().unwrap_or_default();
-        match input.read_chunk(batch_bytes, &mut batch) {
+        let reading = Instant::now();
+        let read = input.read_chunk(batch_bytes, &mut batch);
+        busy_ns.fetch_add(nanos(reading), Ordering::Relaxed);
+        match read {
             Ok(more) => {
                 if batch.text_len() > 0 && tx.send(Ok(batch)).is_err() {
                     return Ok(());
@@ -323,8 +382,10 @@ fn write_loop(
     mut outputs: Outputs,
     rx: Receiver<ToWrite>,
     recycle: SyncSender<Batch>,
+    busy_ns: &AtomicU64,
 ) -> Result<Outputs> {
     for ToWrite { batch, decisions } in rx {
+        let writing = Instant::now();
         let mut decisions = decisions.into_iter();
         for item in batch.items() {
             match item {
@@ -346,6 +407,7 @@ fn write_loop(
         }
         // Never block on the reader: a full channel just drops the batch.
         let _ = recycle.try_send(batch);
+        busy_ns.fetch_add(nanos(writing), Ordering::Relaxed);
     }
     Ok(outputs)
 }
@@ -443,6 +505,15 @@ fn build_report(
         },
         elapsed_ms: started.elapsed().as_millis() as u64,
         thresholds: Vec::new(),
+        concentration: crate::report::health::concentration(
+            stats.providers.iter().map(|(name, n)| (*name, *n)),
+            &decider.top_domains(usize::MAX),
+        ),
+        timings_ms: Timings::default(),
+        list_health: crate::report::health::list_health(
+            &stats.reason_sets,
+            !config.decide.engagement.is_empty(),
+        ),
     }
 }
 

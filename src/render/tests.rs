@@ -27,7 +27,29 @@ fn summary_of_the_sample_data_run() {
     let mut report =
         crate::pipeline::clean(&config, &Silent, Arc::new(|_: &str| {})).expect("sample run");
     report.elapsed_ms = 1234;
-    insta::assert_snapshot!(summary(&report, Path::new("out")));
+    let text = summary(&report, Path::new("out"), &warnings(&report));
+    // See: #12 part 5: an aligned table that fits 80 columns.
+    for line in text.lines() {
+        assert!(line.chars().count() <= SUMMARY_WIDTH, "{line:?}");
+    }
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn summary_wraps_long_warnings_within_80_columns() {
+    // See: #12 part 5
+    let out = tempfile::tempdir().expect("tempdir");
+    let input = out.path().join("in.csv");
+    std::fs::write(&input, "email\na@example.com\n").expect("write");
+    let config = CleanConfig::for_test(&input, &out.path().join("out"));
+    let report = crate::pipeline::clean(&config, &Silent, Arc::new(|_: &str| {})).expect("run");
+    let long = "word ".repeat(40);
+    let text = summary(&report, Path::new("o"), std::slice::from_ref(&long));
+    assert!(
+        text.lines().all(|l| l.chars().count() <= SUMMARY_WIDTH),
+        "{text}"
+    );
+    assert_eq!(text.matches("word").count(), 40, "{text}");
 }
 
 #[test]
@@ -37,13 +59,14 @@ fn summary_says_when_the_resolver_was_not_trusted() {
     std::fs::write(&input, "email\na@example.com\n").expect("write");
     let config = CleanConfig::for_test(&input, &out.path().join("out"));
     let mut report = crate::pipeline::clean(&config, &Silent, Arc::new(|_: &str| {})).expect("run");
-    assert!(summary(&report, Path::new("o")).contains("DNS: not checked (--no-dns)"));
+    let shown = |report: &Report| summary(report, Path::new("o"), &warnings(report));
+    assert!(shown(&report).contains("DNS: not checked (--no-dns)"));
     report.domains.checked = true;
     report.domains.resolver_trusted = false;
-    let text = summary(&report, Path::new("o"));
+    let text = shown(&report);
     assert!(text.contains("DNS: resolver not trusted"), "{text}");
     report.domains.resolver_trusted = true;
-    assert!(!summary(&report, Path::new("o")).contains("DNS:"));
+    assert!(!shown(&report).contains("DNS:"));
 }
 
 fn check_result(address: &str, action: Action, reason: Option<&'static str>) -> CheckResult {
@@ -84,6 +107,7 @@ fn rule_set(
         outcomes: BTreeMap::from([(Outcome::Bounced, BTreeMap::from([("suppress", 2)]))]),
         bad_caught: caught,
         engaged_lost: lost,
+        scores: None,
     }
 }
 
@@ -110,6 +134,23 @@ fn bench_table_side_by_side() {
                 None,
             ),
         ],
+        overlaps: Vec::new(),
+        outcomes_file: None,
+    };
+    let report = BenchReport {
+        overlaps: vec![
+            crate::bench::Overlap {
+                suppressed_by: "strict.toml".into(),
+                kept_by: "a-much-longer-rules-file-name.toml".into(),
+                rows: 15,
+            },
+            crate::bench::Overlap {
+                suppressed_by: "a-much-longer-rules-file-name.toml".into(),
+                kept_by: "strict.toml".into(),
+                rows: 0,
+            },
+        ],
+        ..report
     };
     insta::assert_snapshot!("bench_with_outcomes", bench_table(&report, true));
     insta::assert_snapshot!("bench_without_outcomes", bench_table(&report, false));

@@ -69,12 +69,13 @@ pub const OUTPUT_NAMES: [&str; 5] = [
 ];
 
 /// Every name an output can have in any format, for repairs and collision checks.
-pub const KNOWN_NAMES: [&str; 13] = [
+pub const KNOWN_NAMES: [&str; 14] = [
     "clean.csv",
     "review.csv",
     "suppressed.csv",
     "rejected.csv",
     "report.json",
+    "report.html",
     "clean.csv.gz",
     "review.csv.gz",
     "suppressed.csv.gz",
@@ -443,6 +444,15 @@ impl Outputs {
     /// When a file cannot be flushed or written, or a move fails; the previous outputs are
     /// then unchanged and the temporary files removed.
     pub fn finish(self, report_json: &[u8]) -> Result<()> {
+        self.finish_with(report_json, &[])
+    }
+
+    /// [`Outputs::finish`], publishing `extra` files (name, content; `report.html`) with the
+    /// set, written and moved the same way as `report.json`. See: #12 part 2.
+    ///
+    /// # Errors
+    /// As [`Outputs::finish`].
+    pub fn finish_with(self, report_json: &[u8], extra: &[(&'static str, &[u8])]) -> Result<()> {
         let Outputs {
             clean,
             review,
@@ -495,19 +505,24 @@ impl Outputs {
             }
             names.push(&finals[i]);
         }
-        let report_path = staging.out_path("report.json");
-        let report = create_private(&staging.file("report.json"))
-            .and_then(|mut file| {
-                file.write_all(report_json)?;
-                file.sync_all()?;
-                Ok(file)
-            })
-            .map_err(|source| Error::Write {
-                path: report_path.clone(),
-                source,
-            })?;
-        done.push((report, report_path));
-        names.push("report.json");
+        for (name, content) in [("report.json", report_json)]
+            .into_iter()
+            .chain(extra.iter().copied())
+        {
+            let path = staging.out_path(name);
+            let file = create_private(&staging.file(name))
+                .and_then(|mut file| {
+                    file.write_all(content)?;
+                    file.sync_all()?;
+                    Ok(file)
+                })
+                .map_err(|source| Error::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+            done.push((file, path));
+            names.push(name);
+        }
         // On the open files, never by path: a name can be swapped for a symlink, a handle
         // cannot. See: #16 item 8
         for (file, path) in done {

@@ -3,6 +3,7 @@
 #![allow(unreachable_pub, reason = "helpers are shared between test modules")]
 #![allow(clippy::print_stderr, reason = "tests explain failures on stderr")]
 
+mod bench_outcomes;
 mod clean;
 mod cli;
 mod columns;
@@ -22,6 +23,7 @@ mod messages;
 mod outputs;
 mod privacy;
 mod props;
+mod reports;
 mod shared_cache;
 mod support;
 mod tests;

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use crate::support::run::TestRun;
 
-const OUTPUTS: [&str; 5] = [
+const OUTPUTS: [&str; 6] = [
     "clean.csv",
     "review.csv",
     "suppressed.csv",
     "rejected.csv",
     "report.json",
+    "report.html",
 ];
 
 fn contacts(rows: usize) -> String {

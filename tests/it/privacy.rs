@@ -184,8 +184,9 @@ fn suppression_and_outcome_errors_quote_no_address() {
             "{dir}/outcomes.csv",
             "--no-dns",
         ])
-        .expect_status(1)
-        .stderr_allowed()
+        // An unknown outcome is counted, not fatal (see: #12 part 4); still no address shown.
+        .expect_status(0)
+        .stdout_allowed()
         .run();
     assert_private(&outcomes, "bench outcomes");
 }

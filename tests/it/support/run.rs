@@ -123,13 +123,14 @@ impl RunResult {
     }
 }
 
-/// The five files of a finished run, in `--out-dir`.
-pub const OUTPUTS: [&str; 5] = [
+/// The six files of a finished run, in `--out-dir` (report.html: see #12 part 2).
+pub const OUTPUTS: [&str; 6] = [
     "clean.csv",
     "review.csv",
     "suppressed.csv",
     "rejected.csv",
     "report.json",
+    "report.html",
 ];
 
 /// What may appear on a stream.
