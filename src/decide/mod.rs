@@ -88,6 +88,8 @@ pub struct RowInput<'a> {
 pub struct Examined {
     line: u64,
     syntax: Result<Normalized, SyntaxIssue>,
+    /// The mapped form of a compatibility form (`did you mean …?`), computed only for those.
+    suggestion: Option<Box<str>>,
     /// The normalised address's 128-bit key (0 when the syntax is invalid).
     key: u128,
     /// The hash of the normalised domain (0 when the syntax is invalid), computed here on a
@@ -149,6 +151,12 @@ impl Examiner {
     /// Checks one row.
     pub fn examine(&self, row: &RowInput<'_>) -> Examined {
         let syntax = syntax::check(row.email);
+        let suggestion = match &syntax {
+            Err(SyntaxIssue::CompatibilityForm) => {
+                syntax::suggestion(row.email).map(String::into_boxed_str)
+            }
+            _ => None,
+        };
         let suppressed = match &syntax {
             Ok(n) if !self.suppression.is_empty() => self.suppression.matches(row.email, n),
             _ => None,
@@ -164,6 +172,7 @@ impl Examiner {
         Examined {
             line: row.line,
             syntax,
+            suggestion,
             key,
             domain_hash,
             domain: None,
