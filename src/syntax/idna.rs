@@ -10,7 +10,6 @@
 //! ideographic full stop) make a [`SyntaxIssue::CompatibilityForm`]; the mapped form is only a
 //! suggestion ([`suggest`]), never the address. Never touches the network.
 
-use std::borrow::Cow;
 
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use unicode_normalization::UnicodeNormalization;

@@ -22,5 +22,6 @@ mod outputs;
 mod privacy;
 mod props;
 mod support;
+mod syntax_intl;
 mod tests;
 mod wait;
