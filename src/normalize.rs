@@ -16,6 +16,14 @@ pub fn is_padding(c: char) -> bool {
     c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
+/// Returns true if and only if `raw` has padding ([`is_padding`]) at either end and something
+/// else between: a value that [`trim`] changes. Looks at the two ends only.
+pub fn is_padded(raw: &str) -> bool {
+    let ends = (raw.chars().next(), raw.chars().next_back());
+    matches!(ends, (Some(first), Some(last)) if is_padding(first) || is_padding(last))
+        && !trim(raw).is_empty()
+}
+
 /// The address with its padding ([`is_padding`]) removed at both ends. Borrows; allocates
 /// nothing.
 pub fn trim(raw: &str) -> &str {

@@ -31,7 +31,7 @@ pub use self::source::{DomainSource, DomainTable, NotChecked};
 use crate::config::DecideConfig;
 use crate::engagement::{self, Histogram, History};
 use crate::error::Result;
-use crate::normalize::Normalized;
+use crate::normalize::{self, Normalized};
 use crate::resolve::{DnsStats, DomainChecker, DomainInfo, WarnSink};
 use crate::rules::{Decision, RuleSet};
 use crate::suppress::SuppressionSet;
@@ -100,6 +100,8 @@ pub struct Examined {
     suppressed: Option<&'static str>,
     signup: Option<NaiveDate>,
     signup_unreadable: bool,
+    /// The address cell had padding at either end, trimmed before judging.
+    padded: bool,
     duplicate_of: Option<u64>,
 }
 
@@ -179,6 +181,7 @@ impl Examiner {
             suppressed,
             signup: signup.flatten(),
             signup_unreadable: signup.is_some_and(|d| d.is_none()),
+            padded: normalize::is_padded(row.email),
             duplicate_of: None,
         }
     }
@@ -216,6 +219,8 @@ pub struct DecideStats {
     pub days_since_engagement: Histogram,
     /// Rows whose signup cell could not be read as a date (read only with engagement history).
     pub unreadable_signup_dates: u64,
+    /// Address cells with padding trimmed before judging ([`crate::normalize::is_padded`]).
+    pub trimmed_values: u64,
 }
 
 /// Where verdicts are computed.
@@ -345,6 +350,9 @@ impl Decider {
         for row in rows.iter_mut() {
             if row.signup_unreadable {
                 self.stats.unreadable_signup_dates += 1;
+            }
+            if row.padded {
+                self.stats.trimmed_values += 1;
             }
             let Ok(normalized) = &row.syntax else {
                 continue;

@@ -401,6 +401,7 @@ fn build_report(
             bytes,
             dialect,
             unreadable_signup_dates: stats.unreadable_signup_dates,
+            trimmed_values: stats.trimmed_values,
         },
         outputs: counts,
         reasons,
