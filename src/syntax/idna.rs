@@ -10,7 +10,6 @@
 //! ideographic full stop) make a [`SyntaxIssue::CompatibilityForm`]; the mapped form is only a
 //! suggestion ([`suggest`]), never the address. Never touches the network.
 
-
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use unicode_normalization::UnicodeNormalization;
 
@@ -114,7 +113,8 @@ fn is_u_label(label: &str) -> bool {
 fn contexto_ok(label: &[char], i: usize) -> bool {
     let before = i.checked_sub(1).and_then(|j| label.get(j)).copied();
     let after = label.get(i + 1).copied();
-    let script = |c: Option<char>, ranges: &[(u32, u32)]| c.is_some_and(|c| in_ranges(ranges, c as u32));
+    let script =
+        |c: Option<char>, ranges: &[(u32, u32)]| c.is_some_and(|c| in_ranges(ranges, c as u32));
     match label[i] as u32 {
         // MIDDLE DOT: between two `l` (Catalan `l·l`).
         0xB7 => before == Some('l') && after == Some('l'),

@@ -5,10 +5,10 @@
 //! characters: [`crate::normalize::trim`]) is removed before judging. The profile is stricter
 //! than RFC 5322 (see the README's table): no quoted local parts, comments, IP literals,
 //! display names, single-label or special-use domains, control or invisible characters;
-//! domains must be valid IDNA 2008 as written ([`idna`]). A non-ASCII (RFC 6531) local part is
-//! valid here; [`needs_smtputf8`] tells the decision. `email_address` gives the RFC baseline;
-//! the checks here add the bulk-mail profile. Never touches the network, never rewrites the
-//! address (a compatibility form gets a [`suggestion`], not a correction).
+//! domains must be valid IDNA 2008 as written (module `idna`). A non-ASCII (RFC 6531) local
+//! part is valid here; [`needs_smtputf8`] tells the decision. `email_address` gives the RFC
+//! baseline; the checks here add the bulk-mail profile. Never touches the network, never
+//! rewrites the address (a compatibility form gets a [`suggestion`], not a correction).
 
 mod idna;
 

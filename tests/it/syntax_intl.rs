@@ -178,7 +178,13 @@ fn idna_2008_disallowed_and_compatibility_forms_are_invalid_syntax() {
         .map(|r| (r["listwash_reason"].clone(), r["listwash_detail"].clone()))
         .collect();
     let disallowed = "character not allowed in a domain name (IDNA 2008)";
-    assert_eq!(suppressed[..3].iter().filter(|(_, d)| d == disallowed).count(), 3);
+    assert_eq!(
+        suppressed[..3]
+            .iter()
+            .filter(|(_, d)| d == disallowed)
+            .count(),
+        3
+    );
     assert_eq!(
         suppressed[3].1,
         "full-width or compatibility characters; did you mean someone@gmail.com?"
@@ -189,7 +195,10 @@ fn idna_2008_disallowed_and_compatibility_forms_are_invalid_syntax() {
     );
     assert!(suppressed.iter().all(|(r, _)| r == "invalid_syntax"));
     // Never rewritten: the cell is written as it was read.
-    assert!(run.out("suppressed.csv").contains("4,someone@ｇｍａｉｌ.com,"));
+    assert!(
+        run.out("suppressed.csv")
+            .contains("4,someone@ｇｍａｉｌ.com,")
+    );
     assert_eq!(run.rows("clean.csv").len(), 1);
 }
 
@@ -213,7 +222,8 @@ fn check_json_escapes_unicode_line_separators() {
         run.stdout
     );
     assert_eq!(run.stdout.lines().count(), 3);
-    let first: serde_json::Value = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(first["address"], "a@example.com\u{2028}");
     assert_eq!(first["normalized"], "a@example.com");
     assert!(run.stdout.contains(r"b\u2029c@example.com"));
@@ -223,8 +233,18 @@ fn check_json_escapes_unicode_line_separators() {
 // See: #10 part 4
 #[test]
 fn common_role_mailboxes_go_to_review() {
-    let roles = ["hr", "careers", "newsletter", "orders", "accounts", "legal", "privacy",
-        "compliance", "events", "media"];
+    let roles = [
+        "hr",
+        "careers",
+        "newsletter",
+        "orders",
+        "accounts",
+        "legal",
+        "privacy",
+        "compliance",
+        "events",
+        "media",
+    ];
     let mut input = String::from("id,email\n");
     for (i, role) in roles.iter().enumerate() {
         input.push_str(&format!("{i},{role}@example.com\n"));
@@ -233,7 +253,11 @@ fn common_role_mailboxes_go_to_review() {
     let run = TestRun::new().file("in.csv", &input).clean(&[]);
     let review = run.rows("review.csv");
     assert_eq!(review.len(), roles.len());
-    assert!(review.iter().all(|r| r["listwash_reason"] == "role_account"));
+    assert!(
+        review
+            .iter()
+            .all(|r| r["listwash_reason"] == "role_account")
+    );
     assert_eq!(run.rows("clean.csv")[0]["email"], "alexa@example.com");
 }
 
