@@ -16,6 +16,14 @@ pub fn is_padding(c: char) -> bool {
     c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
+/// `text` lower-cased and in NFC: how non-ASCII local parts and U-labels compare. NFC both
+/// before and after lower-casing: a lower-case mapping can leave a sequence that composes
+/// differently.
+pub(crate) fn fold(text: &str) -> String {
+    let lower: String = text.nfc().flat_map(char::to_lowercase).collect();
+    lower.nfc().collect()
+}
+
 /// Returns true if and only if `raw` has padding ([`is_padding`]) at either end and something
 /// else between: a value that [`trim`] changes. Looks at the two ends only.
 pub fn is_padded(raw: &str) -> bool {
@@ -115,10 +123,7 @@ pub fn normalize(raw: &str) -> Option<Normalized> {
         address.push_str(local);
         address.make_ascii_lowercase();
     } else {
-        // NFC both before and after lower-casing: a lower-case mapping can leave a sequence
-        // that composes differently.
-        let lower: String = local.nfc().flat_map(char::to_lowercase).collect();
-        address.extend(lower.nfc());
+        address.push_str(&fold(local));
     }
     let at = address.len();
     address.push('@');

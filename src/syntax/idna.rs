@@ -8,12 +8,11 @@
 //! that RFC 5892 derives PVALID, or CONTEXTO under its rule (the table is public data, see
 //! src/data/IDNA2008-SOURCE.md). Characters UTS-46 would map (full-width letters, the
 //! ideographic full stop) make a [`SyntaxIssue::CompatibilityForm`]; the mapped form is only a
-//! suggestion ([`suggest`]), never the address. Never touches the network.
+//! suggestion ([`suggest_domain`]), never the address. Never touches the network.
 
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
-use unicode_normalization::UnicodeNormalization;
-
 use super::SyntaxIssue;
+use crate::normalize::fold as case_folded;
 
 #[path = "../data/idna2008.rs"]
 mod table;
@@ -87,12 +86,6 @@ pub(super) fn suggest_domain(domain: &str) -> Option<String> {
     let (mapped, result) =
         Uts46::new().to_unicode(domain.as_bytes(), AsciiDenyList::STD3, Hyphens::Check);
     result.ok().map(|()| mapped.into_owned())
-}
-
-/// `label` lower-cased and in NFC (NFC before and after: lower-casing may decompose).
-fn case_folded(label: &str) -> String {
-    let lower: String = label.nfc().flat_map(char::to_lowercase).collect();
-    lower.nfc().collect()
 }
 
 /// Returns true if and only if `label` is a valid IDNA 2008 U-label as far as code points go:
