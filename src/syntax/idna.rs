@@ -11,6 +11,7 @@
 //! suggestion ([`suggest_domain`]), never the address. Never touches the network.
 
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+
 use super::SyntaxIssue;
 use crate::normalize::fold as case_folded;
 
