@@ -216,9 +216,14 @@ pub fn needs_smtputf8(address: &Normalized) -> bool {
 /// written but for NFKC; domain as UTS-46 maps it.
 pub fn suggestion(raw: &str) -> Option<String> {
     let value = normalize::trim(raw);
-    let (local, domain) = value.rsplit_once('@')?;
+    let at = value
+        .rfind('@')
+        .or_else(|| value.rfind(['\u{FF20}', '\u{FE6B}']))?;
+    let (local, domain) = value.split_at(at);
+    let mut domain = domain.chars();
+    domain.next(); // the at sign
     let local: String = local.nfkc().collect();
-    let domain = idna::suggest_domain(domain)?;
+    let domain = idna::suggest_domain(domain.as_str())?;
     let suggested = format!("{local}@{domain}");
     (suggested != value && check(&suggested).is_ok()).then_some(suggested)
 }
@@ -377,6 +382,10 @@ fn check_parts(value: &str) -> Result<(&str, Cow<'_, str>), SyntaxIssue> {
 
 fn split_at_sign(value: &str) -> Result<(&str, &str), SyntaxIssue> {
     let Some(at) = value.rfind('@') else {
+        // A full-width or small commercial at (`jane＠example.com`) is a compatibility form.
+        if value.contains(['\u{FF20}', '\u{FE6B}']) {
+            return Err(SyntaxIssue::CompatibilityForm);
+        }
         return Err(SyntaxIssue::NoAt);
     };
     let (local, domain) = (&value[..at], &value[at + 1..]);
