@@ -63,6 +63,36 @@ fn idna_2008_cases_from_idna_test_v2_agree_with_a_strict_implementation() {
     );
 }
 
+/// validator.js's default `isEmail` cases (tests/fixtures/syntax_suites, see its README): the
+/// verdict the fixture gives listwash for each, which is validator.js's own but for the few
+/// cases the profile deliberately refuses (noted in the fixture).
+// See: #10 part 3
+#[test]
+fn validator_js_is_email_cases_get_the_fixtures_verdict() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/syntax_suites/validatorjs_is_email.csv"
+    );
+    let mut reader = csv::Reader::from_path(path).expect("fixture present");
+    let (mut cases, mut differ, mut disagreements) = (0, 0, Vec::new());
+    for record in reader.deserialize::<std::collections::HashMap<String, String>>() {
+        let case = record.expect("fixture row");
+        let address: String = serde_json::from_str(&case["address_json"]).expect("JSON string");
+        let ours = if syntax::check(&address).is_ok() {
+            "valid"
+        } else {
+            "invalid"
+        };
+        cases += 1;
+        differ += usize::from(case["listwash"] != case["validator_js"]);
+        if ours != case["listwash"] {
+            disagreements.push(format!("{} {address:?}: ours {ours}", case["id"]));
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+    assert_eq!((cases, differ), (59, 3));
+}
+
 /// Reads an output CSV's rows as `(email cell, reason)`, cells exactly as written.
 fn decisions(run: &RunResult) -> Vec<(String, String, String)> {
     let mut rows = Vec::new();
