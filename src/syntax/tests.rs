@@ -146,9 +146,18 @@ fn domains_must_be_idna_2008_as_written() {
         Some("jane@gmail.com")
     );
     assert_eq!(suggestion("test@email€a.com"), None);
-    assert_eq!(check("jane＠gmail.com"), Err(SyntaxIssue::CompatibilityForm));
-    assert_eq!(suggestion("jane＠gmail.com").as_deref(), Some("jane@gmail.com"));
-    assert_eq!(suggestion("jane﹫gmail.com").as_deref(), Some("jane@gmail.com"));
+    assert_eq!(
+        check("jane＠gmail.com"),
+        Err(SyntaxIssue::CompatibilityForm)
+    );
+    assert_eq!(
+        suggestion("jane＠gmail.com").as_deref(),
+        Some("jane@gmail.com")
+    );
+    assert_eq!(
+        suggestion("jane﹫gmail.com").as_deref(),
+        Some("jane@gmail.com")
+    );
     // CheckHyphens, CheckBidi, A-labels that decode to disallowed U-labels.
     assert!(check("a@ab--c.com").is_err());
     assert!(check("a@-bücher.de").is_err());
