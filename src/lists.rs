@@ -9,6 +9,8 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 const BUILTIN_DISPOSABLE: &str = include_str!("data/disposable_domains.txt");
+/// The shipped role mailboxes (source and licence in the file's header). See: #10 part 4.
+const BUILTIN_ROLES: &str = include_str!("data/role_accounts.txt");
 
 /// The `[lists]` section of the rules file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,32 +32,11 @@ impl Default for ListsConfig {
     fn default() -> Self {
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
         ListsConfig {
-            role_accounts: strings(&[
-                "abuse",
-                "admin",
-                "administrator",
-                "billing",
-                "contact",
-                "enquiries",
-                "help",
-                "hostmaster",
-                "info",
-                "inquiries",
-                "jobs",
-                "marketing",
-                "no-reply",
-                "noreply",
-                "office",
-                "postmaster",
-                "press",
-                "root",
-                "sales",
-                "security",
-                "spam",
-                "support",
-                "team",
-                "webmaster",
-            ]),
+            role_accounts: BUILTIN_ROLES
+                .lines()
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .map(String::from)
+                .collect(),
             builtin_disposable: true,
             disposable_deny: Vec::new(),
             disposable_allow: Vec::new(),

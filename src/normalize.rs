@@ -1,10 +1,42 @@
-//! Address normalisation: trimmed, lower-cased, domain as ASCII (IDNA A-labels).
+//! Address normalisation: trimmed, lower-cased, local part in NFC, domain as ASCII (IDNA
+//! A-labels).
 //!
 //! Consumes a raw cell value, produces a [`Normalized`] address and its 128-bit key. Never
-//! judges syntax (that is [`crate::syntax`]) and never touches the network.
+//! judges syntax (that is [`crate::syntax`]), never changes the cell as written (outputs copy
+//! the cell; only keys, lists and hashes use this form) and never touches the network.
 
 use arrayvec::ArrayString;
+use unicode_normalization::UnicodeNormalization;
 use xxhash_rust::xxh3::xxh3_128;
+
+/// Returns true if and only if `c` is trimmed from both ends of an address: Unicode
+/// `White_Space` (tabs, CR, LF, U+00A0, U+3000, …) and the invisible format characters
+/// U+200B–U+200D, U+2060 and U+FEFF that copy-paste leaves around values. See: #10 part 1.
+pub fn is_padding(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// `text` lower-cased and in NFC: how non-ASCII local parts and U-labels compare. NFC both
+/// before and after lower-casing: a lower-case mapping can leave a sequence that composes
+/// differently.
+pub(crate) fn fold(text: &str) -> String {
+    let lower: String = text.nfc().flat_map(char::to_lowercase).collect();
+    lower.nfc().collect()
+}
+
+/// Returns true if and only if `raw` has padding ([`is_padding`]) at either end and something
+/// else between: a value that [`trim`] changes. Looks at the two ends only.
+pub fn is_padded(raw: &str) -> bool {
+    let ends = (raw.chars().next(), raw.chars().next_back());
+    matches!(ends, (Some(first), Some(last)) if is_padding(first) || is_padding(last))
+        && !trim(raw).is_empty()
+}
+
+/// The address with its padding ([`is_padding`]) removed at both ends. Borrows; allocates
+/// nothing.
+pub fn trim(raw: &str) -> &str {
+    raw.trim_matches(is_padding)
+}
 
 /// A normalised address: `local@domain`, lower-cased, domain in ASCII.
 #[derive(Debug, Clone)]
@@ -78,11 +110,12 @@ pub fn key(normalized: &str) -> u128 {
     xxh3_128(normalized.as_bytes())
 }
 
-/// Normalises `raw`: trims white space, lower-cases, and converts the domain to ASCII.
+/// Normalises `raw`: trims padding ([`trim`]), lower-cases, puts a non-ASCII local part in
+/// NFC (RFC 6531 mailboxes compare in NFC), and converts the domain to ASCII.
 ///
 /// Returns `None` when there is no `@` or the domain cannot be converted to ASCII.
 pub fn normalize(raw: &str) -> Option<Normalized> {
-    let trimmed = raw.trim();
+    let trimmed = trim(raw);
     let at = trimmed.rfind('@')?;
     let (local, domain) = (&trimmed[..at], &trimmed[at + 1..]);
     let mut address = String::with_capacity(trimmed.len());
@@ -90,7 +123,7 @@ pub fn normalize(raw: &str) -> Option<Normalized> {
         address.push_str(local);
         address.make_ascii_lowercase();
     } else {
-        address.push_str(&local.to_lowercase());
+        address.push_str(&fold(local));
     }
     let at = address.len();
     address.push('@');

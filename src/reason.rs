@@ -60,6 +60,9 @@ macro_rules! reasons {
 reasons! {
     /// Not a deliverable address form.
     InvalidSyntax = "invalid_syntax" => Suppress,
+    /// An internationalised mailbox (RFC 6531 local part): deliverable only through a sending
+    /// service that supports SMTPUTF8.
+    NeedsSmtputf8 = "needs_smtputf8" => Review,
     /// Same normalised address seen earlier in the input.
     Duplicate = "duplicate" => Suppress,
     /// Matches a `--suppress` list.

@@ -225,7 +225,8 @@ pub fn check_results(results: &[CheckResult], json: bool) -> String {
     for r in results {
         if json {
             // A struct of strings and enums always serialises.
-            out.push_str(&serde_json::to_string(r).unwrap_or_default());
+            let line = serde_json::to_string(r).unwrap_or_default();
+            out.push_str(&escape_line_breaks(&line));
         } else {
             let _ = write!(
                 out,
@@ -239,6 +240,25 @@ pub fn check_results(results: &[CheckResult], json: bool) -> String {
         out.push('\n');
     }
     out
+}
+
+/// JSON text with U+0085, U+2028 and U+2029 escaped (`\u2028`): serde_json writes them raw,
+/// and line-oriented readers and JavaScript before ES2019 take them for line ends. They can
+/// only occur inside strings, so escaping them keeps the JSON's meaning. See: #10 part 3.
+fn escape_line_breaks(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 12);
+    for c in json.chars() {
+        match c {
+            '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `bench`'s side-by-side table: one column per rule set.

@@ -86,6 +86,10 @@ pub struct InputReport {
     /// Rows whose signup cell was not a date (treated as unknown signup). Signup dates are read
     /// only when an engagement history is given (no other rule uses them), so 0 otherwise.
     pub unreadable_signup_dates: u64,
+    /// Address cells with padding at either end (white space, tabs, no-break spaces,
+    /// zero-width characters) that was trimmed before judging; the cells are written out
+    /// unchanged. See: #10 part 1.
+    pub trimmed_values: u64,
 }
 
 /// `domains`.

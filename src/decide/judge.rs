@@ -13,6 +13,7 @@ use crate::engagement::{self, Context, History};
 use crate::reason::{Finding, Reason};
 use crate::resolve::{DomainInfo, DomainStatus};
 use crate::rules::{Decision, RuleSet};
+use crate::syntax;
 
 /// One row's decision plus what the report counts about it.
 pub(super) struct Verdict {
@@ -59,7 +60,11 @@ impl Judge {
         let mut findings = Vec::new();
         let normalized = match &row.syntax {
             Err(issue) => {
-                findings.push(Finding::new(Reason::InvalidSyntax, issue.describe()));
+                let detail = match &row.suggestion {
+                    Some(mapped) => format!("{issue}; did you mean {mapped}?"),
+                    None => issue.describe().to_string(),
+                };
+                findings.push(Finding::new(Reason::InvalidSyntax, detail));
                 return (findings, None, None);
             }
             Ok(n) => n,
@@ -70,6 +75,13 @@ impl Judge {
                 format!("same address as line {first}"),
             ));
             return (findings, None, None);
+        }
+        if syntax::needs_smtputf8(normalized) {
+            // See: #10 part 2.
+            findings.push(Finding::new(
+                Reason::NeedsSmtputf8,
+                "deliverable only through a sending service that supports SMTPUTF8 (RFC 6531)",
+            ));
         }
         if let Some(kind) = row.suppressed {
             findings.push(Finding::new(

@@ -31,7 +31,7 @@ pub use self::source::{DomainSource, DomainTable, NotChecked};
 use crate::config::DecideConfig;
 use crate::engagement::{self, Histogram, History};
 use crate::error::Result;
-use crate::normalize::Normalized;
+use crate::normalize::{self, Normalized};
 use crate::resolve::{DnsStats, DomainChecker, DomainInfo, WarnSink};
 use crate::rules::{Decision, RuleSet};
 use crate::suppress::SuppressionSet;
@@ -89,6 +89,8 @@ pub struct RowInput<'a> {
 pub struct Examined {
     line: u64,
     syntax: Result<Normalized, SyntaxIssue>,
+    /// The mapped form of a compatibility form (`did you mean …?`), computed only for those.
+    suggestion: Option<Box<str>>,
     /// The normalised address's 128-bit key (0 when the syntax is invalid).
     key: u128,
     /// The hash of the normalised domain (0 when the syntax is invalid), computed here on a
@@ -99,6 +101,8 @@ pub struct Examined {
     suppressed: Option<&'static str>,
     signup: Option<NaiveDate>,
     signup_unreadable: bool,
+    /// The address cell had padding at either end, trimmed before judging.
+    padded: bool,
     duplicate_of: Option<u64>,
 }
 
@@ -150,6 +154,12 @@ impl Examiner {
     /// Checks one row.
     pub fn examine(&self, row: &RowInput<'_>) -> Examined {
         let syntax = syntax::check(row.email);
+        let suggestion = match &syntax {
+            Err(SyntaxIssue::CompatibilityForm) => {
+                syntax::suggestion(row.email).map(String::into_boxed_str)
+            }
+            _ => None,
+        };
         let suppressed = match &syntax {
             Ok(n) if !self.suppression.is_empty() => self.suppression.matches(row.email, n),
             _ => None,
@@ -165,12 +175,14 @@ impl Examiner {
         Examined {
             line: row.line,
             syntax,
+            suggestion,
             key,
             domain_hash,
             domain: None,
             suppressed,
             signup: signup.flatten(),
             signup_unreadable: signup.is_some_and(|d| d.is_none()),
+            padded: normalize::is_padded(row.email),
             duplicate_of: None,
         }
     }
@@ -219,6 +231,8 @@ pub struct DecideStats {
     /// Time spent waiting for domain answers (DNS), in nanoseconds.
     #[serde(skip)]
     pub domain_wait_ns: u64,
+    /// Address cells with padding trimmed before judging ([`crate::normalize::is_padded`]).
+    pub trimmed_values: u64,
 }
 
 /// Where verdicts are computed.
@@ -381,6 +395,9 @@ impl Decider {
         for row in rows.iter_mut() {
             if row.signup_unreadable {
                 self.stats.unreadable_signup_dates += 1;
+            }
+            if row.padded {
+                self.stats.trimmed_values += 1;
             }
             let Ok(normalized) = &row.syntax else {
                 continue;

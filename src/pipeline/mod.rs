@@ -463,6 +463,7 @@ fn build_report(
             bytes,
             dialect,
             unreadable_signup_dates: stats.unreadable_signup_dates,
+            trimmed_values: stats.trimmed_values,
         },
         outputs: counts,
         reasons,

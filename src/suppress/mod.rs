@@ -295,7 +295,7 @@ impl SuppressionSet {
         }
         // Lists are hashed by other systems from the trimmed, lower-cased address; try that
         // form and our IDNA form where they differ.
-        let simple = raw.trim().to_lowercase();
+        let simple = normalize::trim(raw).to_lowercase();
         let forms: &[&str] = if simple == address.as_str() {
             &[address.as_str()]
         } else {

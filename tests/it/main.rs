@@ -26,5 +26,6 @@ mod props;
 mod reports;
 mod shared_cache;
 mod support;
+mod syntax_intl;
 mod tests;
 mod wait;
