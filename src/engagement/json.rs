@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::EventOptions;
 use super::dialect::{Dialect, Vocabulary};
 use super::fields::{events_of, unwrap};
+use super::flat::Flat;
 use super::fold::{Fold, Parsed, Record};
 use super::inspect::{engagement_error, read_error};
 use crate::error::{Error, Result};
@@ -64,10 +65,10 @@ pub(super) fn shape(start: &[u8]) -> Option<Shape> {
 /// The first record of a JSON log's head, for its dialect.
 pub(super) fn first_dialect(start: &[u8], shape: Shape) -> Dialect {
     let text = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
-    let mut found = Dialect::Generic;
+    let mut found = None;
     let mut first = |value: &Value| {
         if let Some(record) = first_record(value) {
-            found = Dialect::from_record(&record);
+            found = Some(Dialect::from_record(&record));
         }
     };
     match shape {
@@ -92,7 +93,7 @@ pub(super) fn first_dialect(start: &[u8], shape: Shape) -> Dialect {
             }
         }
     }
-    found
+    found.unwrap_or_else(|| Dialect::from_text(text))
 }
 
 /// The first event record inside a value (unwrapping batches, SNS and webhook envelopes).
@@ -222,6 +223,17 @@ impl JsonLog<'_> {
                 }
             }
             let pieces = split_lines(&block, rayon::current_num_threads() * 4);
+            // Flat records of a flat dialect, no column options: the fast path.
+            let flat = matches!(
+                self.dialect,
+                Dialect::Generic
+                    | Dialect::Sendgrid
+                    | Dialect::Brevo
+                    | Dialect::Mailjet
+                    | Dialect::Klaviyo
+            ) && self.options.email_column.is_none()
+                && self.options.event_column.is_none()
+                && self.options.time_column.is_none();
             let mut first_line = line;
             let mut jobs = Vec::with_capacity(pieces.len());
             for piece in pieces {
@@ -238,8 +250,25 @@ impl JsonLog<'_> {
                         if text.iter().all(u8::is_ascii_whitespace) {
                             continue;
                         }
+                        let row = first + i as u64;
+                        if flat && text.first() == Some(&b'{') {
+                            match serde_json::from_slice::<Flat<'_>>(text) {
+                                Ok(record) => {
+                                    let done = record.emit(row, &mut |r| {
+                                        parsed.record(r, self.vocabulary, self.until, &mut buffer);
+                                    });
+                                    if done {
+                                        continue;
+                                    }
+                                }
+                                Err(_) => {
+                                    parsed.bad_record(row);
+                                    continue;
+                                }
+                            }
+                        }
                         let value = serde_json::from_slice::<Value>(text).ok();
-                        self.value(value.as_ref(), first + i as u64, &mut parsed, &mut buffer);
+                        self.value(value.as_ref(), row, &mut parsed, &mut buffer);
                     }
                     parsed.finish()
                 })
@@ -349,7 +378,10 @@ mod tests {
         assert_eq!(shape(b"[{\"a\":1},{\"a\":2}]"), Some(Shape::Array));
         assert_eq!(shape(b"{\"a\":1}\n{\"a\":2}\n"), Some(Shape::Lines));
         assert_eq!(shape(b"[{\"a\":1}]\n[{\"a\":2}]\n"), Some(Shape::Lines));
-        assert_eq!(shape(b"\xEF\xBB\xBF{\n \"items\": []\n}\n"), Some(Shape::Documents));
+        assert_eq!(
+            shape(b"\xEF\xBB\xBF{\n \"items\": []\n}\n"),
+            Some(Shape::Documents)
+        );
         assert_eq!(shape(b"email,event\n"), None);
     }
 
@@ -358,12 +390,21 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         let (profiles, mut stats) = super::super::read::load_with(
-            &[path],
+            &[path.clone()],
             &EngagementRules::default(),
             &EventOptions::default(),
             1 << 20,
         )?;
+        let name = path.to_string_lossy().into_owned();
         stats.files = vec![PathBuf::new()];
+        stats
+            .first_unparsed
+            .iter_mut()
+            .for_each(|r| r.file = PathBuf::new());
+        stats
+            .warnings
+            .iter_mut()
+            .for_each(|w| *w = w.replace(&name, ""));
         stats.per_file.iter_mut().for_each(|f| f.format = "");
         let mut all: Vec<(u128, String)> = profiles
             .iter()
@@ -395,6 +436,34 @@ mod tests {
         assert_eq!(from_array.1.rows_read, (BATCH + 10) as u64);
         assert_eq!(from_array.1.bounces, from_lines.1.bounces);
         assert!(from_array.1.bounces.soft > 0 && from_array.1.bounces.hard > 0);
+    }
+
+    // See: #11 (speed): flat records take the fast path; batches of one, the general one.
+    #[test]
+    fn the_fast_path_reads_flat_records_as_the_general_path_does() {
+        let records = [
+            r#"{"email":"a@x.io","event":"open","timestamp":1700000000,"sg_machine_open":true,"sg_event_id":"e1"}"#,
+            r#"{"email":"a@x.io","event":"bounce","timestamp":1700000001,"type":"blocked","status":"5.7.1","reason":"550 5.7.1 listed"}"#,
+            r#"{"email":"b@x.io","type":"delivered","timestamp":"2024-01-02T03:04:05Z"}"#,
+            r#"{"email":"b@x.io","event":"bounce","time":1700000002,"hard_bounce":false,"error":"quota exceeded"}"#,
+            r#"{"Email":"c@x.io","Metric":"Opened Email","Timestamp":"2024-01-02T03:04:05Z","Apple Privacy Open":"True"}"#,
+            r#"{"email":"c@x.io","event":"proxy_open","ts_event":1700000003,"date":"2023-11-14 22:13:23"}"#,
+            r#"{"recipient":"d@x.io","event":"sent","timestamp":1700000004.5,"machine":"1"}"#,
+            r#"{"email":"d@x.io","event":"click","timestamp":1700000005,"machine":null}"#,
+            r#"{"email":"e@x.io","event":"teleported","timestamp":1700000006}"#,
+        ];
+        let flat = records.join("\n") + "\n";
+        let batches = records
+            .iter()
+            .map(|r| format!("[{r}]\n"))
+            .collect::<String>();
+        let fast = load("f.ndjson", flat.as_bytes()).unwrap();
+        let general = load("g.ndjson", batches.as_bytes()).unwrap();
+        assert_eq!(fast.0, general.0);
+        assert_eq!(fast.1, general.1);
+        assert_eq!(fast.1.machine_opens_discarded, 3);
+        assert_eq!(fast.1.bounces.sender, 1);
+        assert_eq!(fast.1.unparsed.unknown_event, 1);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod checks;
 mod chunk;
 mod dialect;
 mod fields;
+mod flat;
 mod fold;
 mod inspect;
 mod json;
