@@ -390,7 +390,7 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         let (profiles, mut stats) = super::super::read::load_with(
-            &[path.clone()],
+            std::slice::from_ref(&path),
             &EngagementRules::default(),
             &EventOptions::default(),
             1 << 20,
