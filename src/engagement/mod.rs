@@ -20,6 +20,7 @@ mod json;
 mod parse;
 mod profiles;
 mod read;
+mod stream;
 mod verdict;
 
 use std::path::PathBuf;
