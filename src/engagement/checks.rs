@@ -52,6 +52,11 @@ pub(super) fn check_files(
             .map(|(name, n)| format!("`{name}` ({n})"))
             .collect::<Vec<_>>()
             .join(", ");
+        let named = if named.is_empty() {
+            "no event name found".to_owned()
+        } else {
+            named
+        };
         let rows = counts.rows_read;
         if rows > 0 && counts.known == 0 {
             return Err(engagement_error(
