@@ -263,8 +263,22 @@ fn validate_engagement(rules: &EngagementRules) -> std::result::Result<(), BadVa
             rules.scanner_click_seconds,
             MAX_SCANNER_SECONDS,
         ),
+        ("soft_bounce_streak", rules.soft_bounce_streak, MAX_COUNT),
     ] {
         check_range(SECTION, key, value.into(), 0..=max)?;
+    }
+    // See: #11 part 3
+    for kind in rules.event_names.values() {
+        if !crate::engagement::EVENT_KINDS.contains(&kind.as_str()) {
+            return Err(BadValue::new(
+                "engagement",
+                "event_names",
+                format!(
+                    "a name maps to an unknown kind; use one of {}",
+                    crate::engagement::EVENT_KINDS.join(", ")
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -417,6 +431,34 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    // See: #11 part 3
+    #[test]
+    fn event_names_map_to_known_kinds_only() {
+        let rules = RuleSet::parse(
+            "[engagement.event_names]\nZugestellt = \"delivered\"\n",
+            Path::new("r.toml"),
+        )
+        .unwrap();
+        assert_eq!(rules.engagement.event_names["Zugestellt"], "delivered");
+        let err = RuleSet::parse(
+            "[engagement.event_names]\nZugestellt = \"arrived\"\n",
+            Path::new("r.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("engagement.event_names") && err.contains("machine_open"),
+            "{err}"
+        );
+        let err = RuleSet::parse(
+            "[engagement]\nsoft_bounce_streak = 2000000\n",
+            Path::new("r.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("engagement.soft_bounce_streak"), "{err}");
     }
 
     // See: #16 item 16

@@ -16,6 +16,7 @@ mod dns;
 mod dns_clean;
 mod dns_transport;
 mod engagement;
+mod events_vendors;
 mod hardening;
 mod hostile_io;
 mod interrupt;
