@@ -128,6 +128,7 @@ pub fn bench(
                     line,
                     email,
                     signup,
+                    row: None,
                 })
                 .collect();
             let decided = decider.decide_batch(&inputs);

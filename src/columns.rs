@@ -8,6 +8,8 @@
 
 use csv_core::ReadRecordResult;
 
+pub(crate) mod contacts;
+
 /// A column a reader looks for: what it is called in messages, and the header names it goes
 /// by, most preferred first (compared after [`normalise`]).
 #[derive(Debug, Clone, Copy)]
@@ -47,26 +49,6 @@ pub(crate) const SUPPRESSION_ENTRY: Known = Known {
         EMAIL_NAMES,
         &["hash", "md5", "sha1", "sha256", "sha-256", "address"],
     ],
-};
-
-/// The signup date column of a contact file.
-pub(crate) const SIGNUP: Known = Known {
-    what: "signup date",
-    names: &[&[
-        "signup_date",
-        "signed_up_at",
-        "subscribed_at",
-        "subscription_date",
-        "optin_time",
-        "optin_date",
-        "opt_in_date",
-        "confirm_time",
-        "confirmed_at",
-        "created_at",
-        "created",
-        "date_added",
-        "joined",
-    ]],
 };
 
 /// The address column of an event log: the contact names, then the ESPs' own.
@@ -463,13 +445,6 @@ mod tests {
         assert_eq!(find_known(&["a", "b"], &EMAIL), None);
         // Preference follows the table, not the header's order.
         assert_eq!(find_known(&["mail", "Email"], &EMAIL), Some(1));
-        assert_eq!(
-            find_known(&["Email Address", "OPTIN_TIME", "CONFIRM_TIME"], &SIGNUP),
-            Some(1)
-        );
-        assert_eq!(find_known(&["email", "Created At"], &SIGNUP), Some(1));
-        assert_eq!(find_known(&["email", "Signup-Date"], &SIGNUP), Some(1));
-        assert_eq!(find_known(&["email", "name"], &SIGNUP), None);
         assert_eq!(find_known(&["Recipient", "Event"], &LOG_EMAIL), Some(0));
         assert_eq!(find_known(&["recipient", "Email"], &LOG_EMAIL), Some(1));
         assert_eq!(find_known(&["Recipient"], &EMAIL), None);

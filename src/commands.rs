@@ -133,6 +133,8 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
             email_column: args.email_column.clone(),
             signup_column: args.signup_column.clone(),
             max_field_bytes: args.max_field_bytes,
+            date_order: args.date_order.map(|o| o.order()),
+            require_consent: args.require_consent,
         },
         decide: decide_config(args.decide.rules.as_deref(), &args.decide.options)?,
         jobs: args.jobs.map(usize::from),
@@ -229,6 +231,8 @@ fn sample(args: &CleanArgs, size: u64) -> Result<(), Error> {
         email_column: args.email_column.clone(),
         signup_column: args.signup_column.clone(),
         max_field_bytes: args.max_field_bytes,
+        date_order: args.date_order.map(|o| o.order()),
+        require_consent: args.require_consent,
     };
     let options = SampleOptions {
         size: usize::try_from(size).unwrap_or(usize::MAX),

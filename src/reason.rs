@@ -82,6 +82,9 @@ reasons! {
     SuspectedRecycledTrap = "suspected_recycled_trap" => Suppress,
     /// No human open or click for longer than the rules allow, though mailed enough.
     Inactive = "inactive" => Suppress,
+    /// `--require-consent` and no consent evidence: no opt-in or confirmation date, or a
+    /// consent column that is empty or negative.
+    NoConsent = "no_consent" => Review,
     /// The domain looks like a misspelling of a major provider.
     TypoDomain = "typo_domain" => Review,
     /// A role mailbox (`info@`, `sales@`, …).

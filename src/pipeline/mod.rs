@@ -81,6 +81,7 @@ fn clean_with(
     let mut input = Input::open(&config.input, &config.read)?;
     progress.message("loading lists and history");
     let mut decider = load(&pool)?;
+    decider.set_contacts(input.contacts());
     decider.cancel_on(config.cancel.clone());
     let mut outputs = Outputs::create_with(
         lock,
@@ -365,6 +366,7 @@ fn examine(
             signup: signup_index
                 .filter(|_| examiner.reads_signup_dates())
                 .map(|i| row.text(i)),
+            row: Some(row),
         })
     }));
     examined
@@ -401,6 +403,7 @@ fn build_report(
             bytes,
             dialect,
             unreadable_signup_dates: stats.unreadable_signup_dates,
+            trimmed_values: 0,
         },
         outputs: counts,
         reasons,
@@ -441,6 +444,7 @@ fn build_report(
         },
         elapsed_ms: started.elapsed().as_millis() as u64,
         thresholds: Vec::new(),
+        contacts: decider.contacts_report(),
     }
 }
 

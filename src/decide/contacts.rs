@@ -1,0 +1,190 @@
+//! A contact row's own evidence beyond its address: its signup date (in its column's day/month
+//! order, falling back per row to the next signup column), what the exporting service's status
+//! columns say, and its consent evidence; and their counts for `report.json`.
+//!
+//! Consumes a row's cells through the file's [`ContactPlan`]; produces [`ContactFacts`] (on
+//! any thread) and, in input order, [`ContactStats`]. Never keeps a cell's value except in the
+//! detail of a row it decides, escaped and cut short.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::read::Row;
+use crate::read::contacts::{ConsentEvidence, ContactPlan};
+use crate::reason::Reason;
+use crate::report::{ConsentReport, ContactsReport, SignupColumnReport, StatusColumnReport};
+
+/// The most characters of a vendor status value a detail shows.
+const VALUE_CHARS: usize = 40;
+
+/// How many line numbers of unreadable dates are kept per column.
+pub(crate) const FIRST_LINES: usize = 10;
+
+/// What one row's cells say beyond its address.
+#[derive(Debug, Default)]
+pub(crate) struct ContactFacts {
+    /// The signup day, when a signup cell was read.
+    pub(crate) signup: Option<NaiveDate>,
+    /// The column of a signup cell that is not a date.
+    pub(crate) unreadable_signup: Option<usize>,
+    /// The exporting service's status that stops mail: column, reason, detail.
+    pub(crate) status: Option<(usize, Reason, Box<str>)>,
+    /// The consent evidence.
+    pub(crate) consent: Option<ConsentEvidence>,
+    /// With `--require-consent` and no consent evidence: the `no_consent` detail.
+    pub(crate) no_consent: Option<Box<str>>,
+}
+
+/// A cell's value fit for a detail: control characters escaped, cut at [`VALUE_CHARS`].
+fn shown(value: &str) -> String {
+    let value = value.trim();
+    match value.char_indices().nth(VALUE_CHARS) {
+        Some((cut, _)) => format!("{}…", crate::columns::escape(&value[..cut])),
+        None => crate::columns::escape(value),
+    }
+}
+
+impl ContactFacts {
+    /// Reads a row's signup, status and consent cells with `plan`.
+    pub(crate) fn read(plan: &ContactPlan, row: &Row<'_>) -> ContactFacts {
+        let cell = |i: usize| row.text(i);
+        let mut facts = ContactFacts::default();
+        if let Some((column, text)) = plan.signup_cell(cell) {
+            match plan.read_signup(column, text) {
+                Ok(day) => facts.signup = Some(day),
+                Err(()) => facts.unreadable_signup = Some(column),
+            }
+        }
+        let columns = &plan.columns;
+        if columns.has_status()
+            && let Some(hit) = columns.status(cell)
+        {
+            let detail = format!(
+                "the exporting service marks it {}: `{}` = {}",
+                match hit.reason {
+                    Reason::Unsubscribed => "unsubscribed",
+                    Reason::HardBounced => "cleaned (bounced)",
+                    _ => "suppressed",
+                },
+                crate::columns::escape(columns.name(hit.column)),
+                shown(cell(hit.column)),
+            );
+            facts.status = Some((hit.column, hit.reason, detail.into()));
+        }
+        let consent = columns.consent(cell);
+        if plan.require_consent {
+            facts.no_consent = match consent {
+                ConsentEvidence::Column(_) | ConsentEvidence::OptInDate(_) => None,
+                ConsentEvidence::Negative(column) => Some(
+                    format!(
+                        "no consent: `{}` = {}",
+                        crate::columns::escape(columns.name(column)),
+                        shown(cell(column))
+                    )
+                    .into(),
+                ),
+                ConsentEvidence::None => Some(
+                    "no consent evidence (no opt-in or confirmation date, no consent column value)"
+                        .into(),
+                ),
+            };
+        }
+        facts.consent = Some(consent);
+        facts
+    }
+}
+
+/// Counts of the contact columns' evidence, gathered in input order.
+#[derive(Debug, Clone, Default)]
+pub struct ContactStats {
+    /// Per signup column: unreadable cells and the first lines they are on.
+    unreadable: BTreeMap<usize, (u64, Vec<u64>)>,
+    /// Rows per consent evidence kind and column.
+    consent: BTreeMap<(&'static str, Option<usize>), u64>,
+    /// Rows decided by a vendor status column, per column and reason.
+    decided: BTreeMap<(usize, Reason), u64>,
+}
+
+impl ContactStats {
+    /// Counts one row's facts (in input order, so the first lines are the first).
+    pub(crate) fn add(&mut self, line: u64, facts: &ContactFacts) {
+        if let Some(column) = facts.unreadable_signup {
+            let (count, lines) = self.unreadable.entry(column).or_default();
+            *count += 1;
+            if lines.len() < FIRST_LINES {
+                lines.push(line);
+            }
+        }
+        let key = match facts.consent {
+            None => return,
+            Some(ConsentEvidence::Column(c)) => ("consent_column", Some(c)),
+            Some(ConsentEvidence::OptInDate(c)) => ("opt_in_date", Some(c)),
+            Some(ConsentEvidence::Negative(c)) => ("negative", Some(c)),
+            Some(ConsentEvidence::None) => ("none", None),
+        };
+        *self.consent.entry(key).or_default() += 1;
+    }
+
+    /// Counts a row decided by a vendor status column.
+    pub(crate) fn decided(&mut self, column: usize, reason: Reason) {
+        *self.decided.entry((column, reason)).or_default() += 1;
+    }
+
+    /// The `contacts` section of `report.json`.
+    pub(crate) fn report(&self, plan: &ContactPlan) -> ContactsReport {
+        let name = |i: usize| plan.columns.name(i).to_string();
+        let signup_dates = plan
+            .orders
+            .iter()
+            .map(|(index, order)| {
+                let (unreadable, first_lines) =
+                    self.unreadable.get(index).cloned().unwrap_or_default();
+                SignupColumnReport {
+                    column: name(*index),
+                    order: *order,
+                    unreadable,
+                    first_unreadable_lines: first_lines,
+                }
+            })
+            .collect();
+        let mut consent = ConsentReport {
+            required: plan.require_consent,
+            ..ConsentReport::default()
+        };
+        for (&(kind, column), &n) in &self.consent {
+            *consent.by_evidence.entry(kind).or_default() += n;
+            if let Some(column) = column {
+                *consent
+                    .by_column
+                    .entry(name(column))
+                    .or_default()
+                    .entry(kind)
+                    .or_default() += n;
+            }
+        }
+        let mut status_columns: Vec<StatusColumnReport> = plan
+            .columns
+            .status_names()
+            .into_iter()
+            .map(|column| StatusColumnReport {
+                column: column.to_string(),
+                decided: BTreeMap::new(),
+            })
+            .collect();
+        let mut decided_by_status = 0;
+        for (&(column, reason), &n) in &self.decided {
+            decided_by_status += n;
+            let column = name(column);
+            if let Some(entry) = status_columns.iter_mut().find(|c| c.column == column) {
+                *entry.decided.entry(reason.code()).or_default() += n;
+            }
+        }
+        ContactsReport {
+            signup_dates,
+            consent,
+            status_columns,
+            decided_by_status,
+        }
+    }
+}
