@@ -166,6 +166,10 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
         (true, false) => Box::new(LogLines::new(std::io::stderr())),
     };
     let report = listwash::pipeline::clean(&config, progress.as_ref(), warn_sink(args.quiet))?;
+    // See: #10 part 5: unreadable signup dates are never silent.
+    if let Some(line) = render::notices::unreadable_dates(&report) {
+        warn_sink(args.quiet)(&line);
+    }
     if !args.quiet {
         if json_logs() {
             log(render::events::summary(&report, &config.out_dir));

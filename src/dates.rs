@@ -195,16 +195,20 @@ pub enum OrderWhy {
     /// does not matter; `--date-order` (or day first) is kept for any later value.
     NoDayMonthPair,
     /// Some sampled values have a first part over 12 (a day), none a second part over 12.
+    #[serde(rename = "first_part_over_12")]
     FirstPartOver12,
     /// Some sampled values have a second part over 12 (a day), none a first part over 12.
+    #[serde(rename = "second_part_over_12")]
     SecondPartOver12,
     /// Every sampled pair is 12 or under: `--date-order` decided.
     Ambiguous,
     /// Every sampled pair is 12 or under and no `--date-order` was given: day first assumed.
     AmbiguousDefault,
     /// Values disagree; more have a first part over 12 (the others are unreadable).
+    #[serde(rename = "mixed_mostly_first_over_12")]
     MixedMostlyFirstOver12,
     /// Values disagree; more have a second part over 12 (the others are unreadable).
+    #[serde(rename = "mixed_mostly_second_over_12")]
     MixedMostlySecondOver12,
 }
 

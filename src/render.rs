@@ -61,7 +61,8 @@ pub fn sample_table(report: &crate::sample::SampleReport) -> String {
     text
 }
 
-/// The end-of-run table on stderr: counts per output and per reason.
+/// The end-of-run table on stderr: counts per output and per reason, then one `note:` line
+/// per [`notices`] (what a user must know: unreadable dates, trimmed values, …).
 pub fn summary(report: &Report, out_dir: &Path) -> String {
     let o = &report.outputs;
     let total = report.input.rows.max(1) as f64;
@@ -96,6 +97,9 @@ pub fn summary(report: &Report, out_dir: &Path) -> String {
         text.push_str("  DNS: not checked (--no-dns)\n");
     } else if !report.domains.resolver_trusted {
         text.push_str("  DNS: resolver not trusted; domain-dependent rows sent to review\n");
+    }
+    for line in notices(report) {
+        let _ = writeln!(text, "  note: {line}");
     }
     text
 }
@@ -245,6 +249,8 @@ pub fn escape_controls(text: &str) -> String {
 }
 
 pub mod events;
+pub mod notices;
+pub use self::notices::notices;
 
 #[cfg(test)]
 mod tests;

@@ -53,6 +53,7 @@ const SIGNUP_NAMES: &[SignupName] = &[
     opt_in("fecha_de_alta"),
     opt_in("fecha_de_suscripción"),
     created("created_at"),
+    created("createdat"),
     created("created"),
     created("date_added"),
     created("profile_created_on"),
