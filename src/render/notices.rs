@@ -47,8 +47,8 @@ pub fn notices(report: &Report) -> Vec<String> {
             )
         } else {
             format!(
-                "{} start like a spreadsheet formula (=, +, -, @); --excel-safe neutralises them",
-                count(formulas, "cell", "cells")
+                "{} like a spreadsheet formula (=, +, -, @); --excel-safe neutralises them",
+                count(formulas, "cell starts", "cells start")
             )
         });
     }
@@ -112,4 +112,55 @@ pub fn unreadable_dates(report: &Report) -> Option<String> {
         count(total, "signup cell", "signup cells"),
         columns.join("; ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::CleanConfig;
+    use crate::progress::Silent;
+
+    /// A report of a run on `input` (no DNS).
+    fn report_of(input: &str) -> Report {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, input).expect("write");
+        let config = CleanConfig::for_test(&path, &dir.path().join("out"));
+        crate::pipeline::clean(&config, &Silent, Arc::new(|_: &str| {})).expect("run")
+    }
+
+    // See: #10 part 8
+    #[test]
+    fn one_line_for_each_thing_a_user_must_know_and_none_otherwise() {
+        let quiet = report_of("email,signup_date\na@acme-tools.com,2024-01-02\n");
+        assert!(notices(&quiet).is_empty(), "{:?}", notices(&quiet));
+        let mut report = report_of(
+            "email,signup_date\na@acme-tools.com,03/04/2024\nb@acme-tools.com,=1+1\n\
+             c@acme-tools.com,1,2\n",
+        );
+        report.input.trimmed_values = 2;
+        let lines = notices(&report);
+        assert_eq!(
+            lines,
+            [
+                "1 signup cell could not be read as a date: 1 in `signup_date` (line 3); \
+                 those rows count as having no signup date",
+                "signup dates in `signup_date`: no value settles the day/month order; read day \
+                 first (--date-order mdy reads them month first)",
+                "2 cells had white space or invisible characters around the address, trimmed \
+                 before checking (the cells are written unchanged)",
+                "1 cell starts like a spreadsheet formula (=, +, -, @); --excel-safe \
+                 neutralises them",
+                "1 record could not be read as a row of the header's shape: see rejected.csv",
+            ]
+        );
+        assert!(
+            crate::render::summary(&report, Path::new("o"))
+                .contains("\n  note: 2 cells had white space"),
+            "the summary shows the notices"
+        );
+    }
 }
