@@ -52,8 +52,8 @@ impl ContactFacts {
         let mut facts = ContactFacts::default();
         if let Some((column, text)) = plan.signup_cell(cell) {
             match plan.read_signup(column, text) {
-                Ok(day) => facts.signup = Some(day),
-                Err(()) => facts.unreadable_signup = Some(column),
+                Some(day) => facts.signup = Some(day),
+                None => facts.unreadable_signup = Some(column),
             }
         }
         let columns = &plan.columns;

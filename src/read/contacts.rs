@@ -42,14 +42,14 @@ impl ContactPlan {
         })
     }
 
-    /// Reads a signup cell of column `index`: `Err(())` when it is not a date.
-    pub fn read_signup(&self, index: usize, text: &str) -> std::result::Result<NaiveDate, ()> {
+    /// Reads a signup cell of column `index`: `None` when it is not a date.
+    pub fn read_signup(&self, index: usize, text: &str) -> Option<NaiveDate> {
         let order = self
             .orders
             .iter()
             .find(|(i, _)| *i == index)
             .map_or(DateOrder::Dmy, |(_, o)| o.order);
-        dates::read_date(text, order).ok_or(())
+        dates::read_date(text, order)
     }
 }
 
