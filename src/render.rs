@@ -62,7 +62,7 @@ pub fn sample_table(report: &crate::sample::SampleReport) -> String {
 }
 
 /// The end-of-run table on stderr: counts per output and per reason, then one `note:` line
-/// per [`notices`] (what a user must know: unreadable dates, trimmed values, …).
+/// per [`notices()`] (what a user must know: unreadable dates, trimmed values, …).
 pub fn summary(report: &Report, out_dir: &Path) -> String {
     let o = &report.outputs;
     let total = report.input.rows.max(1) as f64;
