@@ -108,31 +108,22 @@ pub fn bench(
         };
         let mut source = Input::open(&InputSource::Path(input.to_path_buf()), read)?;
         let (email_index, signup_index) = (source.email_index(), source.signup_index());
+        decider.set_contacts(source.contacts());
         let mut batch = crate::read::Batch::default();
         let (mut rows, mut with_outcome) = (0u64, 0u64);
         loop {
             let more = source.read_batch(crate::read::BATCH_BYTES, &mut batch)?;
-            let texts: Vec<(u64, &str, Option<&str>)> = batch
+            let inputs: Vec<RowInput<'_>> = batch
                 .rows()
-                .map(|row| {
-                    (
-                        row.line,
-                        row.text(email_index),
-                        signup_index.map(|i| row.text(i)),
-                    )
-                })
-                .collect();
-            let inputs: Vec<RowInput<'_>> = texts
-                .iter()
-                .map(|&(line, email, signup)| RowInput {
-                    line,
-                    email,
-                    signup,
-                    row: None,
+                .map(|row| RowInput {
+                    line: row.line,
+                    email: row.text(email_index),
+                    signup: signup_index.map(|i| row.text(i)),
+                    row: Some(row),
                 })
                 .collect();
             let decided = decider.decide_batch(&inputs);
-            for ((_, email, _), decided) in texts.iter().zip(&decided) {
+            for (RowInput { email, .. }, decided) in inputs.iter().zip(&decided) {
                 let decision = &decided.decision;
                 rows += 1;
                 *result.actions.entry(decision.action.as_str()).or_default() += 1;

@@ -460,3 +460,28 @@ fn the_summary_notes_rows_decided_by_vendor_status_and_rejected_records() {
         .run();
     assert!(!run.stderr.contains('@'), "{}", run.stderr);
 }
+
+// See: #10 part 6
+#[test]
+fn bench_reads_vendor_status_columns_as_clean_does() {
+    let run = TestRun::new()
+        .file("in.csv", fixture("mailchimp_cleaned.csv"))
+        .file("a.toml", "")
+        .file("b.toml", "[actions]\nhard_bounced = \"keep\"\n")
+        .args([
+            "bench",
+            "--rules",
+            "{dir}/a.toml",
+            "--rules",
+            "{dir}/b.toml",
+            "{dir}/in.csv",
+            "--no-dns",
+            "--json",
+        ])
+        .stdout_allowed()
+        .run();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let (a, b) = (&report["rule_sets"][0], &report["rule_sets"][1]);
+    assert_eq!(a["reasons"]["hard_bounced"], 2, "{report}");
+    assert_eq!(b["actions"]["keep"], 2, "{report}");
+}
