@@ -305,6 +305,21 @@ impl ContactColumns {
     /// The row's consent evidence: the first consent column with a value decides; else an
     /// opt-in date (the first signup column with a value, when it is an opt-in date column).
     pub fn consent<'a>(&self, cell: impl Fn(usize) -> &'a str) -> ConsentEvidence {
+        let signup = self
+            .signup
+            .iter()
+            .map(|(index, _)| *index)
+            .find(|&index| !cell(index).trim().is_empty());
+        self.consent_after_signup(cell, signup)
+    }
+
+    /// [`ContactColumns::consent`] when the row's first signup column with a value is known
+    /// (`signup`), so that the signup cells are not looked at again.
+    pub fn consent_after_signup<'a>(
+        &self,
+        cell: impl Fn(usize) -> &'a str,
+        signup: Option<usize>,
+    ) -> ConsentEvidence {
         for c in &self.consent {
             let value = cell(c.index).trim();
             if value.is_empty() {
@@ -322,16 +337,10 @@ impl ContactColumns {
                 ConsentEvidence::Negative(c.index)
             };
         }
-        for &(index, consent) in &self.signup {
-            if !cell(index).trim().is_empty() {
-                return if consent {
-                    ConsentEvidence::OptInDate(index)
-                } else {
-                    ConsentEvidence::None
-                };
-            }
+        match signup.and_then(|index| self.signup.iter().find(|(i, _)| *i == index)) {
+            Some(&(index, true)) => ConsentEvidence::OptInDate(index),
+            _ => ConsentEvidence::None,
         }
-        ConsentEvidence::None
     }
 }
 

@@ -21,19 +21,73 @@ const VALUE_CHARS: usize = 40;
 /// How many line numbers of unreadable dates are kept per column.
 pub(crate) const FIRST_LINES: usize = 10;
 
-/// What one row's cells say beyond its address.
+/// What one row's cells say beyond its address. Small (rows are held by the batch): the
+/// details of a status or missing consent, rare, are boxed.
 #[derive(Debug, Default)]
 pub(crate) struct ContactFacts {
     /// The signup day, when a signup cell was read.
     pub(crate) signup: Option<NaiveDate>,
     /// The column of a signup cell that is not a date.
-    pub(crate) unreadable_signup: Option<usize>,
+    pub(crate) unreadable_signup: Option<u32>,
+    /// The consent evidence, when the row was read with a plan.
+    pub(crate) consent: Option<Consent>,
+    /// What decides or flags the row, if anything.
+    pub(crate) findings: Option<Box<ContactFindings>>,
+}
+
+/// A row's consent evidence, packed: its kind and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Consent {
+    kind: u8,
+    column: u32,
+}
+
+/// The kinds of [`Consent`], as `report.json` names them.
+const CONSENT_KINDS: [&str; 4] = ["consent_column", "opt_in_date", "negative", "none"];
+
+impl From<ConsentEvidence> for Consent {
+    fn from(evidence: ConsentEvidence) -> Consent {
+        let column = |c: usize| u32::try_from(c).unwrap_or(u32::MAX);
+        match evidence {
+            ConsentEvidence::Column(c) => Consent {
+                kind: 0,
+                column: column(c),
+            },
+            ConsentEvidence::OptInDate(c) => Consent {
+                kind: 1,
+                column: column(c),
+            },
+            ConsentEvidence::Negative(c) => Consent {
+                kind: 2,
+                column: column(c),
+            },
+            ConsentEvidence::None => Consent {
+                kind: 3,
+                column: u32::MAX,
+            },
+        }
+    }
+}
+
+/// A row's vendor status and missing-consent findings.
+#[derive(Debug, Default)]
+pub(crate) struct ContactFindings {
     /// The exporting service's status that stops mail: column, reason, detail.
     pub(crate) status: Option<(usize, Reason, Box<str>)>,
-    /// The consent evidence.
-    pub(crate) consent: Option<ConsentEvidence>,
     /// With `--require-consent` and no consent evidence: the `no_consent` detail.
     pub(crate) no_consent: Option<Box<str>>,
+}
+
+impl ContactFacts {
+    /// The vendor status finding: column, reason, detail.
+    pub(crate) fn status(&self) -> Option<&(usize, Reason, Box<str>)> {
+        self.findings.as_ref().and_then(|f| f.status.as_ref())
+    }
+
+    /// The `no_consent` detail.
+    pub(crate) fn no_consent(&self) -> Option<&str> {
+        self.findings.as_ref().and_then(|f| f.no_consent.as_deref())
+    }
 }
 
 /// A cell's value fit for a detail: control characters escaped, cut at [`VALUE_CHARS`].
@@ -50,13 +104,15 @@ impl ContactFacts {
     pub(crate) fn read(plan: &ContactPlan, row: &Row<'_>) -> ContactFacts {
         let cell = |i: usize| row.text(i);
         let mut facts = ContactFacts::default();
-        if let Some((column, text)) = plan.signup_cell(cell) {
+        let signup = plan.signup_cell(cell);
+        if let Some((column, text)) = signup {
             match plan.read_signup(column, text) {
                 Some(day) => facts.signup = Some(day),
-                None => facts.unreadable_signup = Some(column),
+                None => facts.unreadable_signup = Some(u32::try_from(column).unwrap_or(u32::MAX)),
             }
         }
         let columns = &plan.columns;
+        let mut findings = ContactFindings::default();
         if columns.has_status()
             && let Some(hit) = columns.status(cell)
         {
@@ -70,11 +126,11 @@ impl ContactFacts {
                 crate::columns::escape(columns.name(hit.column)),
                 shown(cell(hit.column)),
             );
-            facts.status = Some((hit.column, hit.reason, detail.into()));
+            findings.status = Some((hit.column, hit.reason, detail.into()));
         }
-        let consent = columns.consent(cell);
+        let consent = columns.consent_after_signup(cell, signup.map(|(column, _)| column));
         if plan.require_consent {
-            facts.no_consent = match consent {
+            findings.no_consent = match consent {
                 ConsentEvidence::Column(_) | ConsentEvidence::OptInDate(_) => None,
                 ConsentEvidence::Negative(column) => Some(
                     format!(
@@ -90,7 +146,10 @@ impl ContactFacts {
                 ),
             };
         }
-        facts.consent = Some(consent);
+        facts.consent = Some(consent.into());
+        if findings.status.is_some() || findings.no_consent.is_some() {
+            facts.findings = Some(Box::new(findings));
+        }
         facts
     }
 }
@@ -99,9 +158,11 @@ impl ContactFacts {
 #[derive(Debug, Clone, Default)]
 pub struct ContactStats {
     /// Per signup column: unreadable cells and the first lines they are on.
-    unreadable: BTreeMap<usize, (u64, Vec<u64>)>,
-    /// Rows per consent evidence kind and column.
-    consent: BTreeMap<(&'static str, Option<usize>), u64>,
+    unreadable: BTreeMap<u32, (u64, Vec<u64>)>,
+    /// Rows per consent evidence kind ([`CONSENT_KINDS`]).
+    consent: [u64; 4],
+    /// Per column index: rows per consent kind it gave (the first three kinds).
+    consent_columns: Vec<[u64; 3]>,
     /// Rows decided by a vendor status column, per column and reason.
     decided: BTreeMap<(usize, Reason), u64>,
 }
@@ -116,14 +177,21 @@ impl ContactStats {
                 lines.push(line);
             }
         }
-        let key = match facts.consent {
-            None => return,
-            Some(ConsentEvidence::Column(c)) => ("consent_column", Some(c)),
-            Some(ConsentEvidence::OptInDate(c)) => ("opt_in_date", Some(c)),
-            Some(ConsentEvidence::Negative(c)) => ("negative", Some(c)),
-            Some(ConsentEvidence::None) => ("none", None),
+        let Some(Consent { kind, column }) = facts.consent else {
+            return;
         };
-        *self.consent.entry(key).or_default() += 1;
+        let kind = usize::from(kind);
+        if let Some(n) = self.consent.get_mut(kind) {
+            *n += 1;
+        }
+        if kind < 3
+            && let Ok(column) = usize::try_from(column)
+        {
+            if self.consent_columns.len() <= column {
+                self.consent_columns.resize(column + 1, [0; 3]);
+            }
+            self.consent_columns[column][kind] += 1;
+        }
     }
 
     /// Counts a row decided by a vendor status column.
@@ -138,8 +206,10 @@ impl ContactStats {
             .orders
             .iter()
             .map(|(index, order)| {
-                let (unreadable, first_lines) =
-                    self.unreadable.get(index).cloned().unwrap_or_default();
+                let (unreadable, first_lines) = u32::try_from(*index)
+                    .ok()
+                    .and_then(|i| self.unreadable.get(&i).cloned())
+                    .unwrap_or_default();
                 SignupColumnReport {
                     column: name(*index),
                     order: *order,
@@ -152,15 +222,21 @@ impl ContactStats {
             required: plan.require_consent,
             ..ConsentReport::default()
         };
-        for (&(kind, column), &n) in &self.consent {
-            *consent.by_evidence.entry(kind).or_default() += n;
-            if let Some(column) = column {
-                *consent
-                    .by_column
-                    .entry(name(column))
-                    .or_default()
-                    .entry(kind)
-                    .or_default() += n;
+        for (kind, &n) in CONSENT_KINDS.iter().zip(&self.consent) {
+            if n > 0 {
+                consent.by_evidence.insert(kind, n);
+            }
+        }
+        for (column, counts) in self.consent_columns.iter().enumerate() {
+            for (kind, &n) in CONSENT_KINDS.iter().zip(counts) {
+                if n > 0 {
+                    *consent
+                        .by_column
+                        .entry(name(column))
+                        .or_default()
+                        .entry(kind)
+                        .or_default() += n;
+                }
             }
         }
         let mut status_columns: Vec<StatusColumnReport> = plan

@@ -47,8 +47,7 @@ impl Judge {
         // its reason does.
         let decided_by_status = row
             .contacts
-            .status
-            .as_ref()
+            .status()
             .filter(|(_, reason, _)| decision.reason == Some(*reason))
             .map(|(column, reason, _)| (*column, *reason));
         Verdict {
@@ -88,12 +87,12 @@ impl Judge {
                 format!("on a suppression list ({kind})"),
             ));
         }
-        if let Some((_, reason, detail)) = &row.contacts.status {
+        if let Some((_, reason, detail)) = row.contacts.status() {
             // First, so that it decides among findings of its own reason.
             findings.insert(0, Finding::new(*reason, detail.to_string()));
         }
-        if let Some(detail) = &row.contacts.no_consent {
-            findings.push(Finding::new(Reason::NoConsent, detail.to_string()));
+        if let Some(detail) = row.contacts.no_consent() {
+            findings.push(Finding::new(Reason::NoConsent, detail));
         }
         let domain = normalized.domain();
         let entry = row.domain.and_then(|id| self.domains.get(id as usize));
@@ -144,7 +143,7 @@ impl Judge {
             let profile = self.history.get(row.key);
             let context = Context {
                 as_of: self.as_of,
-                signup: row.signup,
+                signup: row.contacts.signup,
                 parked: info.parked,
             };
             let evaluation = engagement::evaluate(profile, &context, &self.rules.engagement);

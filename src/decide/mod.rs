@@ -104,9 +104,7 @@ pub struct Examined {
     /// The domain's index in the decider's table, once registered.
     domain: Option<u32>,
     suppressed: Option<&'static str>,
-    signup: Option<NaiveDate>,
-    signup_unreadable: bool,
-    /// What the row's other cells say (with a [`ContactPlan`] and a row).
+    /// The signup date and what the row's other cells say (with a [`ContactPlan`] and a row).
     contacts: ContactFacts,
     duplicate_of: Option<u64>,
 }
@@ -178,7 +176,7 @@ impl Examiner {
                     .map(engagement::parse_date);
                 ContactFacts {
                     signup: signup.flatten(),
-                    unreadable_signup: signup.is_some_and(|d| d.is_none()).then_some(usize::MAX),
+                    unreadable_signup: signup.is_some_and(|d| d.is_none()).then_some(u32::MAX),
                     ..ContactFacts::default()
                 }
             }
@@ -190,8 +188,6 @@ impl Examiner {
             domain_hash,
             domain: None,
             suppressed,
-            signup: contacts.signup,
-            signup_unreadable: contacts.unreadable_signup.is_some(),
             contacts,
             duplicate_of: None,
         }
@@ -373,7 +369,7 @@ impl Decider {
     pub fn register(&mut self, mut rows: Vec<Examined>) -> Registered {
         let first_new = self.judge.domains.len();
         for row in rows.iter_mut() {
-            if row.signup_unreadable {
+            if row.contacts.unreadable_signup.is_some() {
                 self.stats.unreadable_signup_dates += 1;
             }
             self.stats.contacts.add(row.line, &row.contacts);
