@@ -1,5 +1,6 @@
 //! Columns and CSV dialects, in one place for every reader: contact files, event logs,
-//! suppression lists and `bench` outcomes.
+//! suppression lists and `bench` outcomes. A contact file's columns beyond the address
+//! (signup dates, vendor status, consent) are in [`contacts`].
 //!
 //! Consumes header names and raw text; produces column indexes (from one table of known names
 //! per column), the delimiter, record boundaries (`\n`, `\r\n` or `\r` outside quotes) and

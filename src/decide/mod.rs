@@ -6,7 +6,8 @@
 //! call. A pipeline that overlaps the stages uses the typed steps instead, each taking the
 //! previous one's output, so none can be skipped:
 //!
-//! 1. [`Examiner::examine`] (any thread, no state): syntax, key, suppression lists, signup.
+//! 1. [`Examiner::examine`] (any thread, no state): syntax, key, suppression lists, and the
+//!    row's signup date, vendor status and consent cells (through the file's [`ContactPlan`]).
 //! 2. [`Decider::register`] (in input order): duplicates, new domains, which go to the
 //!    run's [`DomainSource`] at once → [`Registered`].
 //! 3. [`Decider::decide`] / [`Decider::decide_on`]: the domains' answers, then the verdicts.

@@ -6,8 +6,10 @@
 //! [`Rejected`] records. Never judges addresses.
 //!
 //! One job per file: `source` opens the byte stream (gzip, encoding, file watch), `input`
-//! holds what was found, `header` finds the columns, `cut` cuts the text into batches, `batch`
-//! parses a batch into rows and rejected records, `split` splits one record into fields.
+//! holds what was found, `header` finds the columns, `contacts` plans the signup, vendor status
+//! and consent columns (and reads ahead once to decide the date columns' day/month order),
+//! `cut` cuts the text into batches, `batch` parses a batch into rows and rejected records,
+//! `split` splits one record into fields.
 //! Column names, delimiter sniffing and record boundaries come from the crate's `columns`
 //! module, shared with the other readers.
 
