@@ -264,3 +264,18 @@ impl ContactStats {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // See: #10 part 6: a vendor status value is not an address, but still reaches
+    // `listwash_detail` escaped and cut short.
+    #[test]
+    fn status_values_are_escaped_and_cut_in_details() {
+        assert_eq!(shown(" 2024-01-02\u{1b}[31m "), "2024-01-02\\u{1b}[31m");
+        let long = "x".repeat(100);
+        assert_eq!(shown(&long), format!("{}…", "x".repeat(VALUE_CHARS)));
+        assert_eq!(shown("yes"), "yes");
+    }
+}
