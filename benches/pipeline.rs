@@ -119,6 +119,7 @@ fn stages(c: &mut Criterion) {
                         line: i as u64,
                         email: a,
                         signup: None,
+                        row: None,
                     })
                     .collect();
                 decider.decide_batch(&rows).len()

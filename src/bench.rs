@@ -114,6 +114,11 @@ pub fn bench(
     let mut source = Input::open(&InputSource::Path(input.to_path_buf()), read)?;
     let (email_index, signup_index, shape) =
         (source.email_index(), source.signup_index(), source.shape());
+    // The contact file's vendor status, consent and signup columns, read as `clean` does.
+    let contacts = source.contacts();
+    for decider in deciders.iter_mut() {
+        decider.set_contacts(contacts.clone());
+    }
     let Some(examiner) = deciders.first().map(Decider::examiner) else {
         return Err(Error::Internal(
             "bench needs at least one rules file".into(),
@@ -165,6 +170,7 @@ pub fn bench(
                                     signup: signup_index
                                         .filter(|_| examiner.reads_signup_dates())
                                         .map(|i| row.text(i)),
+                                    row: Some(row),
                                 }),
                             );
                             if with_keys {

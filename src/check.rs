@@ -42,6 +42,7 @@ pub fn check(
             line: i as u64 + 1,
             email: a,
             signup: None,
+            row: None,
         })
         .collect();
     let decided = decider.decide_batch(&rows);

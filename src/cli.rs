@@ -157,6 +157,15 @@ pub(crate) struct CleanArgs {
     /// The column holding the signup date (default: detected, e.g. `signup_date`, `OPTIN_TIME`).
     #[arg(long, value_name = "NAME")]
     pub(crate) signup_column: Option<String>,
+    /// How to read signup dates such as 03/04/2024 when a column's values do not settle it
+    /// (a first part over 12 settles day first, a second part over 12 month first): dmy, mdy
+    /// or ymd (default: dmy). report.json says which order each column was read in and why.
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub(crate) date_order: Option<DateOrderArg>,
+    /// Send rows without consent evidence (no opt-in or confirmation date, a consent column
+    /// that is empty or says no) to review as `no_consent`.
+    #[arg(long)]
+    pub(crate) require_consent: bool,
     /// Neutralise cells that start like a spreadsheet formula (prefix `'`).
     #[arg(long)]
     pub(crate) excel_safe: bool,
@@ -200,6 +209,25 @@ pub(crate) struct CleanArgs {
     pub(crate) progress: ProgressMode,
     #[command(flatten)]
     pub(crate) decide: DecideArgs,
+}
+
+/// `--date-order`. See: #10 part 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DateOrderArg {
+    Dmy,
+    Mdy,
+    Ymd,
+}
+
+impl DateOrderArg {
+    /// The library's order.
+    pub(crate) fn order(self) -> listwash::dates::DateOrder {
+        match self {
+            DateOrderArg::Dmy => listwash::dates::DateOrder::Dmy,
+            DateOrderArg::Mdy => listwash::dates::DateOrder::Mdy,
+            DateOrderArg::Ymd => listwash::dates::DateOrder::Ymd,
+        }
+    }
 }
 
 /// `--output-format`. See: #13 part 3.

@@ -1,5 +1,6 @@
 //! Columns and CSV dialects, in one place for every reader: contact files, event logs,
-//! suppression lists and `bench` outcomes.
+//! suppression lists and `bench` outcomes. A contact file's columns beyond the address
+//! (signup dates, vendor status, consent) are in [`contacts`].
 //!
 //! Consumes header names and raw text; produces column indexes (from one table of known names
 //! per column), the delimiter, record boundaries (`\n`, `\r\n` or `\r` outside quotes) and
@@ -7,6 +8,8 @@
 //! what it returns for messages: a header that looks like data is described, not shown.
 
 use csv_core::ReadRecordResult;
+
+pub(crate) mod contacts;
 
 /// A column a reader looks for: what it is called in messages, and the header names it goes
 /// by, most preferred first (compared after [`normalise`]).
@@ -47,26 +50,6 @@ pub(crate) const SUPPRESSION_ENTRY: Known = Known {
         EMAIL_NAMES,
         &["hash", "md5", "sha1", "sha256", "sha-256", "address"],
     ],
-};
-
-/// The signup date column of a contact file.
-pub(crate) const SIGNUP: Known = Known {
-    what: "signup date",
-    names: &[&[
-        "signup_date",
-        "signed_up_at",
-        "subscribed_at",
-        "subscription_date",
-        "optin_time",
-        "optin_date",
-        "opt_in_date",
-        "confirm_time",
-        "confirmed_at",
-        "created_at",
-        "created",
-        "date_added",
-        "joined",
-    ]],
 };
 
 /// The address column of an event log: the contact names, then the ESPs' own (SparkPost
@@ -521,13 +504,6 @@ mod tests {
         assert_eq!(find_known(&["a", "b"], &EMAIL), None);
         // Preference follows the table, not the header's order.
         assert_eq!(find_known(&["mail", "Email"], &EMAIL), Some(1));
-        assert_eq!(
-            find_known(&["Email Address", "OPTIN_TIME", "CONFIRM_TIME"], &SIGNUP),
-            Some(1)
-        );
-        assert_eq!(find_known(&["email", "Created At"], &SIGNUP), Some(1));
-        assert_eq!(find_known(&["email", "Signup-Date"], &SIGNUP), Some(1));
-        assert_eq!(find_known(&["email", "name"], &SIGNUP), None);
         assert_eq!(find_known(&["Recipient", "Event"], &LOG_EMAIL), Some(0));
         assert_eq!(find_known(&["recipient", "Email"], &LOG_EMAIL), Some(1));
         assert_eq!(find_known(&["Recipient"], &EMAIL), None);

@@ -143,6 +143,8 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
             email_column: args.email_column.clone(),
             signup_column: args.signup_column.clone(),
             max_field_bytes: args.max_field_bytes,
+            date_order: args.date_order.map(|o| o.order()),
+            require_consent: args.require_consent,
         },
         decide: decide_config(args.decide.rules.as_deref(), &args.decide.options)?,
         jobs: args.jobs.map(usize::from),
@@ -175,6 +177,10 @@ fn clean(args: CleanArgs) -> Result<Outcome, Error> {
         (true, false) => Box::new(LogLines::new(std::io::stderr())),
     };
     let report = listwash::pipeline::clean(&config, progress.as_ref(), warn_sink(args.quiet))?;
+    // See: #10 part 5: unreadable signup dates are never silent.
+    if let Some(line) = render::notices::unreadable_dates(&report) {
+        warn_sink(args.quiet)(&line);
+    }
     if !args.quiet {
         if json_logs() {
             log(render::events::summary(&report, &config.out_dir));
@@ -244,6 +250,8 @@ fn sample(args: &CleanArgs, size: u64) -> Result<(), Error> {
         email_column: args.email_column.clone(),
         signup_column: args.signup_column.clone(),
         max_field_bytes: args.max_field_bytes,
+        date_order: args.date_order.map(|o| o.order()),
+        require_consent: args.require_consent,
     };
     let options = SampleOptions {
         size: usize::try_from(size).unwrap_or(usize::MAX),

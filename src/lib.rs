@@ -11,6 +11,7 @@ pub mod bench;
 pub mod check;
 mod columns;
 pub mod config;
+pub mod dates;
 pub mod decide;
 pub mod engagement;
 pub mod error;

@@ -89,6 +89,9 @@ reasons! {
     Inactive = "inactive" => Suppress,
     /// Soft bounces in a row with no delivery between them (at least the rules' streak).
     RepeatedSoftBounce = "repeated_soft_bounce" => Review,
+    /// `--require-consent` and no consent evidence: no opt-in or confirmation date, or a
+    /// consent column that is empty or negative.
+    NoConsent = "no_consent" => Review,
     /// The domain looks like a misspelling of a major provider.
     TypoDomain = "typo_domain" => Review,
     /// A role mailbox (`info@`, `sales@`, …).

@@ -67,8 +67,8 @@ pub const SUMMARY_WIDTH: usize = 80;
 /// How many deciding reasons the summary lists before it says how many more there are.
 const SUMMARY_REASONS: usize = 8;
 
-/// The run's warnings for the summary and `report.html`: what DNS could not be trusted for.
-/// (Other notices are added to this list by the caller.)
+/// The run's warnings for the summary and `report.html`: what DNS could not be trusted for,
+/// then the [`notices()`] (unreadable dates, trimmed values, formula-like cells, …).
 pub fn warnings(report: &Report) -> Vec<String> {
     let mut lines = Vec::new();
     if !report.domains.checked {
@@ -76,6 +76,7 @@ pub fn warnings(report: &Report) -> Vec<String> {
     } else if !report.domains.resolver_trusted {
         lines.push("DNS: resolver not trusted; domain-dependent rows sent to review".to_string());
     }
+    lines.extend(notices(report));
     lines
 }
 
@@ -419,6 +420,8 @@ pub fn escape_controls(text: &str) -> String {
 
 pub mod events;
 pub mod html;
+pub mod notices;
+pub use self::notices::notices;
 
 #[cfg(test)]
 mod tests;

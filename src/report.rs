@@ -50,6 +50,8 @@ pub struct Report {
     /// Estimated unknown-user, trap-risk and complaint shares before and after cleaning,
     /// against the senders' bands. See: #12 part 1.
     pub list_health: health::ListHealth,
+    /// The contact file's signup dates, consent evidence and vendor status columns.
+    pub contacts: ContactsReport,
 }
 
 /// `timings_ms`: time per stage, in milliseconds. Stages overlap (the reader, the workers, the
@@ -83,12 +85,13 @@ pub struct InputReport {
     pub bytes: u64,
     /// Encoding, delimiter and columns used.
     pub dialect: Dialect,
-    /// Rows whose signup cell was not a date (treated as unknown signup). Signup dates are read
-    /// only when an engagement history is given (no other rule uses them), so 0 otherwise.
+    /// Rows whose signup cell was not a date (treated as unknown signup). Per column, with
+    /// the first lines: `contacts.signup_dates`.
     pub unreadable_signup_dates: u64,
     /// Address cells with padding at either end (white space, tabs, no-break spaces,
     /// zero-width characters) that was trimmed before judging; the cells are written out
     /// unchanged. See: #10 part 1.
+    #[serde(default)]
     pub trimmed_values: u64,
 }
 
@@ -165,4 +168,52 @@ pub(crate) fn lossy_paths<S: serde::Serializer>(
     serializer: S,
 ) -> std::result::Result<S::Ok, S::Error> {
     serializer.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
+}
+
+/// `contacts`: what the contact file's other columns said. See: #10 parts 5-7.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ContactsReport {
+    /// Each signup date column, most preferred first (a row whose cell is empty falls back to
+    /// the next): the day/month order used and why, and its unreadable cells.
+    pub signup_dates: Vec<SignupColumnReport>,
+    /// Rows by consent evidence, and by the column it came from.
+    pub consent: ConsentReport,
+    /// The exporting service's status columns found, with the rows each decided per reason.
+    pub status_columns: Vec<StatusColumnReport>,
+    /// Rows whose deciding reason came from a vendor status column.
+    pub decided_by_status: u64,
+}
+
+/// One signup date column.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignupColumnReport {
+    /// The header's name.
+    pub column: String,
+    /// The day/month order used, why, and the values it was decided from.
+    pub order: crate::dates::ColumnOrder,
+    /// Cells that are not a date in any accepted form (the row's signup is then unknown).
+    pub unreadable: u64,
+    /// The first lines of those cells.
+    pub first_unreadable_lines: Vec<u64>,
+}
+
+/// Consent evidence counts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConsentReport {
+    /// `--require-consent` was given: rows without evidence went to review as `no_consent`.
+    pub required: bool,
+    /// Rows per evidence: `consent_column` (a consent column says yes), `opt_in_date` (an
+    /// opt-in or confirmation date), `negative` (a consent column says no), `none`.
+    pub by_evidence: BTreeMap<&'static str, u64>,
+    /// Per column: rows per evidence it gave.
+    pub by_column: BTreeMap<String, BTreeMap<&'static str, u64>>,
+}
+
+/// One vendor status column.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusColumnReport {
+    /// The header's name.
+    pub column: String,
+    /// Rows it decided, per reason.
+    pub decided: BTreeMap<&'static str, u64>,
 }

@@ -316,6 +316,7 @@ pub fn sample(
             line: r.line,
             email: &r.email,
             signup: r.signup.as_deref(),
+            row: None,
         })
         .collect();
     let mut decisions: Vec<_> = decider

@@ -23,6 +23,8 @@ pub(super) struct Verdict {
     /// `Some` when engagement history was given: days since the last human engagement.
     pub(super) days: Option<Option<i64>>,
     pub(super) applied: Vec<Reason>,
+    /// The vendor status column whose reason decided the row, and that reason.
+    pub(super) decided_by_status: Option<(usize, Reason)>,
 }
 
 /// What judging needs that does not change while rows are judged.
@@ -42,12 +44,20 @@ impl Judge {
     pub(super) fn verdict(&self, row: &Examined) -> Verdict {
         let (findings, provider, days) = self.findings(row);
         let decision = self.rules.decide(&findings);
+        // A vendor status finding comes before any other of its reason, so it decides when
+        // its reason does.
+        let decided_by_status = row
+            .contacts
+            .status()
+            .filter(|(_, reason, _)| decision.reason == Some(*reason))
+            .map(|(column, reason, _)| (*column, *reason));
         Verdict {
             line: row.line,
             decision,
             provider,
             days,
             applied: findings.iter().map(|f| f.reason).collect(),
+            decided_by_status,
         }
     }
 
@@ -88,6 +98,13 @@ impl Judge {
                 Reason::SuppressionList,
                 format!("on a suppression list ({kind})"),
             ));
+        }
+        if let Some((_, reason, detail)) = row.contacts.status() {
+            // First, so that it decides among findings of its own reason.
+            findings.insert(0, Finding::new(*reason, detail.to_string()));
+        }
+        if let Some(detail) = row.contacts.no_consent() {
+            findings.push(Finding::new(Reason::NoConsent, detail));
         }
         let domain = normalized.domain();
         let entry = row.domain.and_then(|id| self.domains.get(id as usize));
@@ -145,7 +162,7 @@ impl Judge {
             let profile = self.history.get(row.key);
             let context = Context {
                 as_of: self.as_of,
-                signup: row.signup,
+                signup: row.contacts.signup,
                 parked: info.parked,
             };
             let evaluation = engagement::evaluate(profile, &context, &self.rules.engagement);

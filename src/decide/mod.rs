@@ -6,7 +6,8 @@
 //! call. A pipeline that overlaps the stages uses the typed steps instead, each taking the
 //! previous one's output, so none can be skipped:
 //!
-//! 1. [`Examiner::examine`] (any thread, no state): syntax, key, suppression lists, signup.
+//! 1. [`Examiner::examine`] (any thread, no state): syntax, key, suppression lists, and the
+//!    row's signup date, vendor status and consent cells (through the file's [`ContactPlan`]).
 //! 2. [`Decider::register`] (in input order): duplicates, new domains, which go to the
 //!    run's [`DomainSource`] at once → [`Registered`].
 //! 3. [`Decider::decide`] / [`Decider::decide_on`]: the domains' answers, then the verdicts.
@@ -15,6 +16,7 @@
 //! number of threads or on batch sizes. Never touches the network itself: DNS is one
 //! [`DomainSource`].
 
+mod contacts;
 mod judge;
 mod source;
 
@@ -26,12 +28,15 @@ use chrono::NaiveDate;
 use hashbrown::HashTable;
 use rayon::prelude::*;
 
+use self::contacts::ContactFacts;
+pub use self::contacts::ContactStats;
 use self::judge::{Judge, Verdict};
 pub use self::source::{DomainSource, DomainTable, NotChecked};
 use crate::config::DecideConfig;
 use crate::engagement::{self, Histogram, History};
 use crate::error::Result;
 use crate::normalize::{self, Normalized};
+use crate::read::{ContactPlan, Row};
 use crate::resolve::{DnsStats, DomainChecker, DomainInfo, WarnSink};
 use crate::rules::{Decision, RuleSet};
 use crate::suppress::SuppressionSet;
@@ -79,8 +84,12 @@ pub struct RowInput<'a> {
     pub line: u64,
     /// The address cell as written.
     pub email: &'a str,
-    /// The signup date cell, if the input has one.
+    /// The signup date cell, if the input has one (read only without `row`).
     pub signup: Option<&'a str>,
+    /// The whole row, when it comes from a contact file: its signup, vendor status and
+    /// consent cells are read through the file's [`ContactPlan`] (see
+    /// [`Decider::set_contacts`]).
+    pub row: Option<Row<'a>>,
 }
 
 /// A row after [`Examiner::examine`]: what can be known of it alone. Cloned when several
@@ -99,10 +108,10 @@ pub struct Examined {
     /// The domain's index in the decider's table, once registered.
     domain: Option<u32>,
     suppressed: Option<&'static str>,
-    signup: Option<NaiveDate>,
-    signup_unreadable: bool,
     /// The address cell had padding at either end, trimmed before judging.
     padded: bool,
+    /// The signup date and what the row's other cells say (with a [`ContactPlan`] and a row).
+    contacts: ContactFacts,
     duplicate_of: Option<u64>,
 }
 
@@ -143,6 +152,8 @@ pub struct Examiner {
     suppression: Arc<SuppressionSet>,
     /// Signup dates matter only to engagement rules.
     signup_dates: bool,
+    /// The contact file's columns beyond the address.
+    contacts: Option<Arc<ContactPlan>>,
 }
 
 impl Examiner {
@@ -166,12 +177,22 @@ impl Examiner {
         };
         let key = syntax.as_ref().map_or(0, Normalized::key);
         let domain_hash = syntax.as_ref().map_or(0, |n| domain_hash(n.domain()));
-        let signup = row
-            .signup
-            .filter(|_| self.signup_dates)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(engagement::parse_date);
+        let contacts = match (&self.contacts, &row.row) {
+            (Some(plan), Some(cells)) => ContactFacts::read(plan, cells),
+            _ => {
+                let signup = row
+                    .signup
+                    .filter(|_| self.signup_dates)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(engagement::parse_date);
+                ContactFacts {
+                    signup: signup.flatten(),
+                    unreadable_signup: signup.is_some_and(|d| d.is_none()).then_some(u32::MAX),
+                    ..ContactFacts::default()
+                }
+            }
+        };
         Examined {
             line: row.line,
             syntax,
@@ -180,9 +201,8 @@ impl Examiner {
             domain_hash,
             domain: None,
             suppressed,
-            signup: signup.flatten(),
-            signup_unreadable: signup.is_some_and(|d| d.is_none()),
             padded: normalize::is_padded(row.email),
+            contacts,
             duplicate_of: None,
         }
     }
@@ -218,7 +238,7 @@ pub struct DecideStats {
     pub unique_domains: u64,
     /// Days since the last human open or click (rows with engagement history given).
     pub days_since_engagement: Histogram,
-    /// Rows whose signup cell could not be read as a date (read only with engagement history).
+    /// Rows whose signup cell could not be read as a date.
     pub unreadable_signup_dates: u64,
     /// Rows (valid, first occurrences) per domain, indexed like the decider's domain table
     /// (see [`Decider::top_domains`]).
@@ -233,6 +253,9 @@ pub struct DecideStats {
     pub domain_wait_ns: u64,
     /// Address cells with padding trimmed before judging ([`crate::normalize::is_padded`]).
     pub trimmed_values: u64,
+    /// Signup dates, consent evidence and vendor status decisions, per column.
+    #[serde(skip)]
+    pub contacts: ContactStats,
 }
 
 /// Where verdicts are computed.
@@ -290,6 +313,7 @@ impl Decider {
             examiner: Examiner {
                 suppression,
                 signup_dates: !history.is_empty(),
+                contacts: None,
             },
             judge: Judge {
                 rules,
@@ -345,6 +369,18 @@ impl Decider {
     /// not hold its old and new tables together while it grows (the peak of memory).
     pub fn reserve(&mut self, addresses: usize) {
         self.seen.reserve(addresses.saturating_sub(self.seen.len()));
+    }
+
+    /// Reads contact rows' signup, vendor status and consent cells with `plan` (rows given
+    /// with [`RowInput::row`]); call before [`Decider::examiner`].
+    pub fn set_contacts(&mut self, plan: Arc<ContactPlan>) {
+        self.examiner.contacts = Some(plan);
+    }
+
+    /// The `contacts` section of `report.json`.
+    pub fn contacts_report(&self) -> crate::report::ContactsReport {
+        let plan = self.examiner.contacts.clone().unwrap_or_default();
+        self.stats.contacts.report(&plan)
     }
 
     /// The suppression lists (for the report).
@@ -403,12 +439,13 @@ impl Decider {
     pub fn register(&mut self, mut rows: Vec<Examined>) -> Registered {
         let first_new = self.judge.domains.len();
         for row in rows.iter_mut() {
-            if row.signup_unreadable {
+            if row.contacts.unreadable_signup.is_some() {
                 self.stats.unreadable_signup_dates += 1;
             }
             if row.padded {
                 self.stats.trimmed_values += 1;
             }
+            self.stats.contacts.add(row.line, &row.contacts);
             let Ok(normalized) = &row.syntax else {
                 continue;
             };
@@ -544,6 +581,9 @@ impl Decider {
             }
             if let Some(days) = verdict.days {
                 self.stats.days_since_engagement.add(days);
+            }
+            if let Some((column, reason)) = verdict.decided_by_status {
+                self.stats.contacts.decided(column, reason);
             }
             out.push(Decided {
                 line: verdict.line,

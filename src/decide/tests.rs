@@ -34,6 +34,7 @@ fn rows(addresses: &[&'static str]) -> Vec<RowInput<'static>> {
             line: 10 * (i as u64 + 1),
             email,
             signup: None,
+            row: None,
         })
         .collect()
 }
@@ -85,6 +86,7 @@ fn duplicates_name_the_first_line_across_batches() {
         line: 99,
         email: " jane@EXAMPLE.com",
         signup: None,
+        row: None,
     }]);
     assert_eq!(first[0].decision.action, Action::Keep);
     assert_eq!(second[0].decision.reason, Some(Reason::Duplicate));
@@ -238,6 +240,7 @@ fn deciding_a_later_batch_first_still_answers_its_domains() {
         line: 50,
         email: "b@one.com",
         signup: None,
+        row: None,
     })]);
     let later = decider.decide(second);
     assert_eq!(later[0].decision.reason, Some(Reason::NoDomain));
@@ -419,6 +422,7 @@ fn unreadable_signup_dates_are_counted() {
             line: i as u64 + 2,
             email: "a@x.com",
             signup: Some(signup),
+            row: None,
         })
         .collect();
     decider.decide_batch(&input);

@@ -86,6 +86,7 @@ fn clean_with(
     let mut decider = load(&pool)?;
     let busy = Busy::default();
     busy.add(&busy.engagement, loading);
+    decider.set_contacts(input.contacts());
     decider.cancel_on(config.cancel.clone());
     let mut outputs = Outputs::create_with(
         lock,
@@ -427,6 +428,7 @@ fn examine(
             signup: signup_index
                 .filter(|_| examiner.reads_signup_dates())
                 .map(|i| row.text(i)),
+            row: Some(row),
         })
     }));
     examined
@@ -515,6 +517,7 @@ fn build_report(
             &stats.reason_sets,
             !config.decide.engagement.is_empty(),
         ),
+        contacts: decider.contacts_report(),
     }
 }
 

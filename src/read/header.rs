@@ -1,4 +1,5 @@
-//! The contact file's header: its record, and the address and signup columns in it.
+//! The contact file's header: its record, and the address, signup, status and consent columns
+//! in it.
 //!
 //! Consumes the text before the first record boundary; produces the header record and the
 //! column indexes, found with [`crate::columns`]. Messages about a missing column list the
@@ -32,13 +33,20 @@ impl Input {
             None => columns::find_known(&names, &columns::EMAIL)
                 .ok_or_else(|| self.no_address_column(&names))?,
         };
-        let signup_index = match &options.signup_column {
+        let named_signup = match &options.signup_column {
             Some(name) => Some(
                 columns::find_named(&names, name)
                     .ok_or_else(|| self.missing(&names, name, "--signup-column"))?,
             ),
-            None => columns::find_known(&names, &columns::SIGNUP),
+            None => None,
         };
+        self.plan_contacts(
+            &names,
+            named_signup,
+            options.date_order,
+            options.require_consent,
+        )?;
+        let signup_index = self.contacts.columns.signup_columns().next();
         self.dialect.email_column = names[email_index].clone();
         self.dialect.signup_column = signup_index.map(|i| names[i].clone());
         self.email_index = email_index;

@@ -24,6 +24,8 @@ pub struct Input {
     pub(super) header: csv::ByteRecord,
     pub(super) email_index: usize,
     pub(super) signup_index: Option<usize>,
+    /// The signup, status and consent columns, and the signup columns' date orders.
+    pub(super) contacts: Arc<super::ContactPlan>,
     pub(super) dialect: Dialect,
     pub(super) raw_bytes: Arc<AtomicU64>,
     pub(super) shape: Shape,
@@ -111,6 +113,7 @@ impl Input {
             header: csv::ByteRecord::new(),
             email_index: 0,
             signup_index: None,
+            contacts: Arc::default(),
             dialect: Dialect {
                 encoding: encoding.name(),
                 bom,
@@ -151,6 +154,11 @@ impl Input {
     /// The signup column's index, if any.
     pub fn signup_index(&self) -> Option<usize> {
         self.signup_index
+    }
+
+    /// The contact columns beyond the address, and how to read their dates.
+    pub fn contacts(&self) -> Arc<super::ContactPlan> {
+        self.contacts.clone()
     }
 
     /// How the input was read.

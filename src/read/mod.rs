@@ -6,12 +6,15 @@
 //! [`Rejected`] records. Never judges addresses.
 //!
 //! One job per file: `source` opens the byte stream (gzip, encoding, file watch), `input`
-//! holds what was found, `header` finds the columns, `cut` cuts the text into batches, `batch`
-//! parses a batch into rows and rejected records, `split` splits one record into fields.
+//! holds what was found, `header` finds the columns, `contacts` plans the signup, vendor status
+//! and consent columns (and reads ahead once to decide the date columns' day/month order),
+//! `cut` cuts the text into batches, `batch` parses a batch into rows and rejected records,
+//! `split` splits one record into fields.
 //! Column names, delimiter sniffing and record boundaries come from the crate's `columns`
 //! module, shared with the other readers.
 
 mod batch;
+pub mod contacts;
 mod cut;
 mod header;
 mod input;
@@ -26,6 +29,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 
 pub use batch::{Batch, Item, Row};
+pub use contacts::ContactPlan;
 pub use input::Input;
 
 /// The size of the batches [`Input::read_batch`] callers use unless they have a reason not
@@ -78,6 +82,11 @@ pub struct ReadOptions {
     pub signup_column: Option<String>,
     /// Records with a longer field are rejected.
     pub max_field_bytes: usize,
+    /// `--date-order`: how to read signup dates whose values do not settle the day/month
+    /// order (`None`: day first).
+    pub date_order: Option<crate::dates::DateOrder>,
+    /// `--require-consent`: rows without consent evidence go to review (`no_consent`).
+    pub require_consent: bool,
 }
 
 impl Default for ReadOptions {
@@ -86,6 +95,8 @@ impl Default for ReadOptions {
             email_column: None,
             signup_column: None,
             max_field_bytes: 1 << 20,
+            date_order: None,
+            require_consent: false,
         }
     }
 }

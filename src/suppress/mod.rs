@@ -2,7 +2,9 @@
 //!
 //! Consumes `--suppress` files: plain addresses, or MD5 / SHA-1 / SHA-256 hex digests of the
 //! normalised address (trimmed, lower-cased), one per line or in a CSV with an `email` or
-//! `hash` column. Produces a [`SuppressionSet`] that answers whether an address is listed.
+//! `hash` column, or a contact export whose status columns mark who the exporting service
+//! unsubscribed, cleaned or suppressed (Mailchimp `UNSUB_TIME`, Klaviyo email consent,
+//! HubSpot `Unsubscribed from all email`, …: only those rows are entries). Produces a [`SuppressionSet`] that answers whether an address is listed.
 //! Only 128-bit keys are kept: the XXH3 key of each plain address, and the first 16 bytes of
 //! each digest. Never touches the network.
 //!
@@ -20,6 +22,7 @@ use serde::Serialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
+use crate::columns::contacts::ContactColumns;
 use crate::error::{Error, Result};
 use crate::normalize::{self, Normalized};
 
@@ -43,6 +46,11 @@ pub struct ListSummary {
     pub sha256: u64,
     /// Lines that were neither an address nor a digest (skipped; their line numbers first).
     pub unreadable_lines: Vec<u64>,
+    /// A contact export's status columns: only rows they mark (unsubscribed, cleaned,
+    /// suppressed) were taken. See: #10 part 6.
+    pub status_columns: Vec<String>,
+    /// Rows of such an export that no status column marks (not taken).
+    pub rows_not_marked: u64,
 }
 
 /// All suppression lists of a run.
@@ -101,6 +109,8 @@ impl SuppressionSet {
                 sha1: 0,
                 sha256: 0,
                 unreadable_lines: Vec::new(),
+                status_columns: Vec::new(),
+                rows_not_marked: 0,
             },
             unreadable: 0,
         };
@@ -114,9 +124,19 @@ impl SuppressionSet {
         let delimiter = crate::columns::sniff_delimiter(first.as_bytes());
         let cells = split_csv_line(first, delimiter);
         let column = crate::columns::find_known(&cells, &crate::columns::SUPPRESSION_ENTRY);
+        // A contact export given as a list: its status columns say which rows are entries.
+        let status = ContactColumns::find(&cells, None);
+        let status = status.has_status().then_some(status);
+        if let Some(status) = &status {
+            counts.summary.status_columns = status
+                .status_names()
+                .into_iter()
+                .map(String::from)
+                .collect();
+        }
         match column {
             Some(column) => self
-                .read_csv(reader, column, delimiter, &mut counts)
+                .read_csv(reader, column, delimiter, status.as_ref(), &mut counts)
                 .map_err(error)?,
             None if cells.len() > 1 => {
                 // No header: line 1 is data when one of its cells is an entry, and that cell's
@@ -133,7 +153,7 @@ impl SuppressionSet {
                     )));
                 };
                 self.add_value(&cells[column], 1, &mut counts);
-                self.read_csv(reader, column, delimiter, &mut counts)
+                self.read_csv(reader, column, delimiter, None, &mut counts)
                     .map_err(error)?;
             }
             None => {
@@ -148,6 +168,19 @@ impl SuppressionSet {
             return Err(error(
                 "no line holds an address or an MD5/SHA-1/SHA-256 hex digest".into(),
             ));
+        }
+        if read == 0 && summary.rows_not_marked > 0 {
+            return Err(error(format!(
+                "is a contact export whose status columns ({}) mark no row as unsubscribed, \
+                 cleaned or suppressed; give the export of unsubscribed or cleaned contacts, \
+                 or leave this --suppress out",
+                summary
+                    .status_columns
+                    .iter()
+                    .map(|c| crate::columns::escape(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
         if read == 0 {
             // See: #16 item 16. An empty export would suppress nothing, silently.
@@ -188,6 +221,7 @@ impl SuppressionSet {
         reader: impl Read,
         column: usize,
         delimiter: u8,
+        status: Option<&ContactColumns>,
         counts: &mut Counts,
     ) -> std::result::Result<(), String> {
         let mut csv = csv::ReaderBuilder::new()
@@ -214,6 +248,20 @@ impl SuppressionSet {
             let Some(cell) = record.get(column) else {
                 continue;
             };
+            if let Some(status) = status {
+                let text = |i: usize| {
+                    record
+                        .get(i)
+                        .and_then(|c| std::str::from_utf8(c).ok())
+                        .unwrap_or_default()
+                };
+                if status.status(text).is_none() {
+                    if !text(column).trim().is_empty() {
+                        counts.summary.rows_not_marked += 1;
+                    }
+                    continue;
+                }
+            }
             let text = line_text(cell, line_number)?;
             self.add_value(text, line_number, counts);
         }

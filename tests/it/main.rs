@@ -8,6 +8,7 @@ mod clean;
 mod cli;
 mod columns;
 mod conformance;
+mod contacts_vendors;
 mod cron_dns;
 mod cron_formats;
 mod cron_guards;

@@ -196,8 +196,12 @@ fn the_server_stopped_mid_run_gives_a_warning_and_the_run_completes() {
     let report = finish(
         child,
         dir.path(),
-        &Expect::new().stderr_contains("this run's answers were not saved"),
+        // The server may go between the run's connection and its first read (under load),
+        // or later: either way, one warning and the run goes on.
+        &Expect::new().stderr_contains("and the run goes on without the cache"),
     );
+    let warnings = report["domains"]["warnings"].to_string();
+    assert_eq!(warnings.matches("domain cache").count(), 1, "{warnings}");
     assert_eq!(report["input"]["rows"], DOMAINS as u64);
     assert_eq!(report["outputs"]["clean"], DOMAINS as u64 - 1, "{report}");
     assert_eq!(report["outputs"]["review"], 1, "{report}");
