@@ -373,8 +373,9 @@ fn bench(args: BenchArgs) -> Result<(), Error> {
         source: std::io::Error::other(e),
     })?;
     if let Some(path) = &args.json_out {
-        // See: #12 part 4 (bench.json).
-        std::fs::write(path, format!("{text}\n")).map_err(|source| Error::Write {
+        // See: #12 part 4 (bench.json): written aside, then renamed, so a reader never sees
+        // half a file.
+        write_whole(path, format!("{text}\n").as_bytes()).map_err(|source| Error::Write {
             path: path.clone(),
             source,
         })?;
@@ -383,6 +384,21 @@ fn bench(args: BenchArgs) -> Result<(), Error> {
         return write_stdout(format!("{text}\n").as_bytes());
     }
     write_stdout(render::bench_table(&report, args.outcomes.is_some()).as_bytes())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it to
+/// `path`: the file appears whole or not at all.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// `listwash cache stats|prune`: one JSON object with `--json`, else a few lines of text.

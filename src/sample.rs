@@ -216,8 +216,9 @@ pub struct SampleReport {
 #[derive(Debug)]
 struct Sampled {
     line: u64,
-    email: String,
-    signup: Option<String>,
+    /// The record's text (without its line end), read again as a row when decided, so that
+    /// the contact file's signup, vendor status and consent columns count as in `clean`.
+    raw: Vec<u8>,
     key: Option<u128>,
     /// The address appears again later in the list.
     later: bool,
@@ -244,7 +245,9 @@ pub fn sample(
     warn: WarnSink,
 ) -> Result<SampleReport> {
     let mut source = Input::open(input, read)?;
-    let (email_index, signup_index) = (source.email_index(), source.signup_index());
+    let (email_index, signup_index, shape) =
+        (source.email_index(), source.signup_index(), source.shape());
+    let contacts = source.contacts();
     let mut reservoir: Reservoir<Sampled> = Reservoir::new(options.size, options.seed);
     // Slots of held rows whose address has not yet appeared again, by address key.
     let mut watched: HashMap<u128, Vec<usize>> = HashMap::new();
@@ -276,8 +279,7 @@ pub fn sample(
             }
             let candidate = Sampled {
                 line: row.line,
-                email: String::new(),
-                signup: None,
+                raw: Vec::new(),
                 key,
                 later: false,
             };
@@ -292,8 +294,7 @@ pub fn sample(
                     }
                 }
                 if let Some(held) = reservoir.get_mut(slot) {
-                    held.email = row.text(email_index).to_string();
-                    held.signup = signup_index.map(|i| row.text(i).to_string());
+                    held.raw = row.raw().to_vec();
                 }
                 if let Some(k) = key {
                     watched.entry(k).or_default().push(slot);
@@ -309,16 +310,32 @@ pub fn sample(
     let n = rows.len() as u64;
 
     let mut decider = Decider::load(decide, warn)?;
+    decider.set_contacts(contacts);
     let (stand_ins, own): (Vec<&Sampled>, Vec<&Sampled>) = rows.iter().partition(|r| r.later);
-    let inputs: Vec<RowInput<'_>> = own
+    // Each sampled record read again as it was read the first time (same shape, same line).
+    let batches: Vec<Batch> = own
         .iter()
-        .map(|r| RowInput {
-            line: r.line,
-            email: &r.email,
-            signup: r.signup.as_deref(),
-            row: None,
+        .map(|r| {
+            let mut batch = Batch::of_record(r.line, &r.raw);
+            batch.parse(&shape);
+            batch
         })
         .collect();
+    let inputs: Vec<RowInput<'_>> = batches
+        .iter()
+        .flat_map(Batch::rows)
+        .map(|row| RowInput {
+            line: row.line,
+            email: row.text(email_index),
+            signup: signup_index.map(|i| row.text(i)),
+            row: Some(row),
+        })
+        .collect();
+    if inputs.len() != own.len() {
+        return Err(crate::error::Error::Internal(
+            "a sampled record did not read back as a row".into(),
+        ));
+    }
     let mut decisions: Vec<_> = decider
         .decide_batch(&inputs)
         .into_iter()

@@ -172,6 +172,20 @@ impl Batch {
         }
     }
 
+    /// A batch of one record, `raw` (its text without the line end), read at line `line`:
+    /// for callers that kept a row's text aside (`--sample`) and read it again later.
+    /// [`Batch::parse`] it before use.
+    pub fn of_record(line: u64, raw: &[u8]) -> Batch {
+        let mut text = Vec::with_capacity(raw.len() + 1);
+        text.extend_from_slice(raw);
+        text.push(b'\n');
+        Batch {
+            text,
+            first_line: line,
+            ..Batch::default()
+        }
+    }
+
     pub(super) fn clear(&mut self) {
         self.text.clear();
         self.records.clear();

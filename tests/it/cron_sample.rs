@@ -170,3 +170,22 @@ fn the_preview_table_and_json_hold_no_address_and_out_dir_is_refused() {
         .expect_stderr_contains("'--sample <N>' cannot be used with '--out-dir <DIR>'")
         .run();
 }
+
+// See: #13 part 6 with #10 part 6: a sample reads the export's own status columns as `clean`
+// does, so a preview of Mailchimp's unsubscribed export projects every row as unsubscribed.
+#[test]
+fn a_sample_of_a_vendor_export_reads_its_status_columns() {
+    let export = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/contacts/mailchimp_unsubscribed.csv"
+    ))
+    .expect("fixture");
+    let rows = export.lines().count() as u64 - 1;
+    let preview = parse(&sample(&export, &["--sample", "1000"]));
+    assert_eq!(preview["exact"], true, "{preview}");
+    assert_eq!(
+        figures(&preview, "reasons", "unsubscribed").1,
+        rows,
+        "{preview}"
+    );
+}
