@@ -47,7 +47,7 @@ pub fn notices(report: &Report) -> Vec<String> {
             )
         } else {
             format!(
-                "{} like a spreadsheet formula (=, +, -, @); --excel-safe neutralises them",
+                "{} like a spreadsheet formula (=, +, - or an at sign); --excel-safe neutralises them",
                 count(formulas, "cell starts", "cells start")
             )
         });
@@ -152,7 +152,7 @@ mod tests {
                  first (--date-order mdy reads them month first)",
                 "2 cells had white space or invisible characters around the address, trimmed \
                  before checking (the cells are written unchanged)",
-                "1 cell starts like a spreadsheet formula (=, +, -, @); --excel-safe \
+                "1 cell starts like a spreadsheet formula (=, +, - or an at sign); --excel-safe \
                  neutralises them",
                 "1 record could not be read as a row of the header's shape: see rejected.csv",
             ]
