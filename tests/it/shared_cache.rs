@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::support::dns::{DnsFixture, Mode};
-use crate::support::postgres::{PgServer, free_port};
+use crate::support::postgres::{PgServer, dead_port};
 use crate::support::run::{Expect, TestRun};
 
 const DOMAINS: usize = 30;
@@ -156,10 +156,8 @@ fn two_cold_runs_at_once_share_one_table_without_a_warning() {
 #[test]
 fn an_unreachable_database_costs_one_warning_and_no_secret() {
     let dns = DnsFixture::builder(Mode::SyntheticMx).start();
-    let url = format!(
-        "postgresql://listwash:s3cret-word@127.0.0.1:{}/postgres",
-        free_port()
-    );
+    let (port, _held) = dead_port();
+    let url = format!("postgresql://listwash:s3cret-word@127.0.0.1:{port}/postgres");
     let run = TestRun::new()
         .file("in.csv", contacts())
         .args(args(&dns, &url, 2000))
@@ -255,10 +253,8 @@ fn stats_and_prune_work_on_the_shared_table() {
         (total - 10).to_string()
     );
     // A database that is not there: exit 1, one line naming the server, not the password.
-    let url = format!(
-        "postgresql://listwash:s3cret-word@127.0.0.1:{}/postgres",
-        free_port()
-    );
+    let (port, _held) = dead_port();
+    let url = format!("postgresql://listwash:s3cret-word@127.0.0.1:{port}/postgres");
     let output = Command::new(env!("CARGO_BIN_EXE_listwash"))
         .args(["cache", "stats", "--cache", &url])
         .output()

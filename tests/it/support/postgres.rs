@@ -32,7 +32,7 @@ impl PgServer {
         }
         let data = temp.path().join("data");
         let port = free_port();
-        let server = PgServer {
+        let mut server = PgServer {
             _temp: temp,
             data,
             bin,
@@ -52,8 +52,16 @@ impl PgServer {
                 "--no-sync",
             ],
         );
-        server.pg_ctl_start();
-        server
+        // A port found free may be taken by a server another test starts at the same time:
+        // then try another.
+        for _ in 0..5 {
+            if server.pg_ctl_start() {
+                return server;
+            }
+            server.port = free_port();
+        }
+        let log = self_log(&server);
+        panic!("PostgreSQL did not start on five ports; its log:\n{log}");
     }
 
     /// `postgresql://listwash@127.0.0.1:PORT/postgres`.
@@ -61,29 +69,22 @@ impl PgServer {
         format!("postgresql://listwash@127.0.0.1:{}/postgres", self.port)
     }
 
-    /// Starts (or restarts) the server and waits until it accepts connections.
-    fn pg_ctl_start(&self) {
+    /// Starts the server and waits until it accepts connections; false when it did not start.
+    fn pg_ctl_start(&self) -> bool {
         let socket_dir = self.data.parent().expect("temp dir").display().to_string();
         let options = format!(
             "-p {} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port
         );
         let log = self.data.parent().expect("temp dir").join("server.log");
-        self.tool(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data.display().to_string(),
-                "-l",
-                &log.display().to_string(),
-                "-o",
-                &options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-        );
+        self.command("pg_ctl")
+            .args(["-D", &self.data.display().to_string()])
+            .args(["-l", &log.display().to_string()])
+            .args(["-o", &options, "-w", "-t", "60", "start"])
+            .output()
+            .expect("run pg_ctl")
+            .status
+            .success()
     }
 
     /// Stops the server at once (`-m fast`: clients are disconnected).
@@ -124,33 +125,34 @@ impl PgServer {
         false
     }
 
-    /// Runs a PostgreSQL program as the server's user; panics with its output on failure.
-    fn tool(&self, name: &str, args: &[&str]) {
+    /// A PostgreSQL program, to run as the server's user.
+    fn command(&self, name: &str) -> Command {
         let program = self.bin.join(name);
-        let mut command = match &self.run_as {
+        match &self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");
                 c.args(["-u", user, "--"]).arg(&program);
                 c
             }
             None => Command::new(&program),
-        };
-        let out = command.args(args).output().expect("run a PostgreSQL tool");
+        }
+    }
+
+    /// Runs a PostgreSQL program as the server's user; panics with its output on failure.
+    fn tool(&self, name: &str, args: &[&str]) {
+        let out = self
+            .command(name)
+            .args(args)
+            .output()
+            .expect("run a PostgreSQL tool");
         assert!(out.status.success(), "{name} {args:?}: {}", describe(&out));
     }
 }
 
 impl Drop for PgServer {
     fn drop(&mut self) {
-        let mut command = match &self.run_as {
-            Some(user) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", user, "--"]).arg(self.bin.join("pg_ctl"));
-                c
-            }
-            None => Command::new(self.bin.join("pg_ctl")),
-        };
-        let _ = command
+        let _ = self
+            .command("pg_ctl")
             .args([
                 "-D",
                 &self.data.display().to_string(),
@@ -160,6 +162,13 @@ impl Drop for PgServer {
             ])
             .output();
     }
+}
+
+/// The server's log, for a failure message.
+fn self_log(server: &PgServer) -> String {
+    let log = server.data.parent().map(|d| d.join("server.log"));
+    log.and_then(|l| std::fs::read_to_string(l).ok())
+        .unwrap_or_default()
 }
 
 /// The folder of `initdb`, `pg_ctl` and `psql`, installing PostgreSQL when missing (once
@@ -220,8 +229,22 @@ fn describe(out: &Output) -> String {
     )
 }
 
+/// A loopback port where no database answers, held until the test process ends (so that no
+/// server started by a concurrent test takes it): every connection is accepted and closed at
+/// once.
+pub(crate) fn dead_port() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    let guard = std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    (port, guard)
+}
+
 /// A loopback TCP port nothing listens on (at the time of asking).
-pub(crate) fn free_port() -> u16 {
+fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
