@@ -107,12 +107,35 @@ fn is_time(rest: &str) -> bool {
         })
 }
 
+/// A plain `YYYY-MM-DD` cell, read without the date-time machinery: `None` when the cell
+/// has another form, `Some(None)` when it has this form but names no day (`2024-02-30`).
+pub fn iso_date(bytes: &[u8]) -> Option<Option<NaiveDate>> {
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *bytes else {
+        return None;
+    };
+    let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = |d: &[u8]| d.iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    let year = i32::try_from(n(&digits[..4])).ok()?;
+    Some(NaiveDate::from_ymd_opt(
+        year,
+        n(&digits[4..6]),
+        n(&digits[6..]),
+    ))
+}
+
 /// Reads a date cell (trimmed, not empty) with `order` for a day/month pair that its values
 /// do not settle. ISO dates and date-times and Unix times are read as the event logs read
 /// them (a date-time with an offset gives its UTC day); then the day-first and month-first
 /// forms. Returns `None` when the cell is not a date in any of these forms, or names a day
 /// that does not exist.
 pub fn read_date(value: &str, order: DateOrder) -> Option<NaiveDate> {
+    // The common case first, without the date-time machinery.
+    if let Some(day) = iso_date(value.as_bytes()) {
+        return day;
+    }
     if let Some(day) = crate::engagement::parse_date(value) {
         return Some(day);
     }
@@ -257,6 +280,9 @@ mod tests {
             ("03/04/2024", Ymd, None),
             ("14/03/2024", Mdy, None),
             ("31.02.2024", Dmy, None),
+            ("2024-02-30", Dmy, None),
+            ("2024-13-01", Dmy, None),
+            ("2024-1a-01", Dmy, None),
             ("14.03.24", Dmy, None),
             ("14.03-2024", Dmy, None),
             ("14.03.2024 soon", Dmy, None),

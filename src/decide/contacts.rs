@@ -104,9 +104,15 @@ impl ContactFacts {
     pub(crate) fn read(plan: &ContactPlan, row: &Row<'_>) -> ContactFacts {
         let cell = |i: usize| row.text(i);
         let mut facts = ContactFacts::default();
-        let signup = plan.signup_cell(cell);
-        if let Some((column, text)) = signup {
-            match plan.read_signup(column, text) {
+        let read = match plan.plain_iso_signup(row) {
+            Some((column, day)) => Some((column, day)),
+            None => plan
+                .signup_cell(cell)
+                .map(|(column, text)| (column, plan.read_signup(column, text))),
+        };
+        let signup = read.map(|(column, _)| column);
+        if let Some((column, day)) = read {
+            match day {
                 Some(day) => facts.signup = Some(day),
                 None => facts.unreadable_signup = Some(u32::try_from(column).unwrap_or(u32::MAX)),
             }
@@ -128,7 +134,7 @@ impl ContactFacts {
             );
             findings.status = Some((hit.column, hit.reason, detail.into()));
         }
-        let consent = columns.consent_after_signup(cell, signup.map(|(column, _)| column));
+        let consent = columns.consent_after_signup(cell, signup);
         if plan.require_consent {
             findings.no_consent = match consent {
                 ConsentEvidence::Column(_) | ConsentEvidence::OptInDate(_) => None,

@@ -393,19 +393,14 @@ impl Decider {
         &self.judge.history
     }
 
-    /// The `n` domains with the most rows (valid first occurrences), most first, then by
-    /// name. See: #12 part 1.
-    pub fn top_domains(&self, n: usize) -> Vec<(&str, u64)> {
-        let mut all: Vec<(&str, u64)> = self
-            .judge
+    /// Rows (valid, first occurrences) per registered domain, in registration order.
+    pub fn domain_rows(&self) -> Vec<(&str, u64)> {
+        self.judge
             .domains
             .iter()
             .zip(&self.stats.domain_rows)
             .map(|(d, &rows)| (&*d.name, rows))
-            .collect();
-        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        all.truncate(n);
-        all
+            .collect()
     }
 
     /// Returns true if and only if domain answers may take a while (DNS), so that a pipeline

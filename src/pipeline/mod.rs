@@ -510,7 +510,7 @@ fn build_report(
         thresholds: Vec::new(),
         concentration: crate::report::health::concentration(
             stats.providers.iter().map(|(name, n)| (*name, *n)),
-            &decider.top_domains(usize::MAX),
+            &decider.domain_rows(),
         ),
         timings_ms: Timings::default(),
         list_health: crate::report::health::list_health(

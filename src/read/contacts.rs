@@ -42,6 +42,19 @@ impl ContactPlan {
         })
     }
 
+    /// The row's first signup column when its cell is a plain `YYYY-MM-DD` date (after ASCII
+    /// white space), with the day it names (`None` for a day that does not exist): the
+    /// common case, read from the bytes without the general path. `None` otherwise (then
+    /// [`ContactPlan::signup_cell`] and [`ContactPlan::read_signup`] decide).
+    pub fn plain_iso_signup(
+        &self,
+        row: &crate::read::Row<'_>,
+    ) -> Option<(usize, Option<NaiveDate>)> {
+        let (index, _) = self.orders.first()?;
+        let day = dates::iso_date(row.field(*index)?.trim_ascii())?;
+        Some((*index, day))
+    }
+
     /// Reads a signup cell of column `index`: `None` when it is not a date.
     pub fn read_signup(&self, index: usize, text: &str) -> Option<NaiveDate> {
         let order = self

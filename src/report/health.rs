@@ -292,8 +292,16 @@ pub fn concentration<'a>(
         rows: n,
         percent: percent(n, rows),
     };
+    // Only the largest few are ever shown: select them, then sort those (a list can hold
+    // hundreds of thousands of domains). Ties go by name, so the order is total.
+    let order = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
+    let keep = TOP_DOMAINS.max(5);
     let mut sorted = domains.to_vec();
-    sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if sorted.len() > keep {
+        sorted.select_nth_unstable_by(keep - 1, order);
+        sorted.truncate(keep);
+    }
+    sorted.sort_by(order);
     let mut providers: Vec<Share> = providers.into_iter().map(share).collect();
     providers.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.name.cmp(&b.name)));
     let hhi = if rows == 0 {
