@@ -235,9 +235,25 @@ pub(crate) struct DecideArgs {
 /// Decision options shared by `clean`, `check` and `bench` (which repeats `--rules`).
 #[derive(Debug, Args)]
 pub(crate) struct DecideOptions {
-    /// An engagement event log (CSV or Parquet); may be given more than once.
+    /// An engagement event log (CSV with any delimiter, Parquet, a JSON array or JSON lines,
+    /// each optionally gzip- or zstd-compressed), as any of the supported email services
+    /// exports it; may be given more than once.
     #[arg(long, value_name = "FILE")]
     pub(crate) engagement: Vec<PathBuf>,
+    /// The email service that wrote the event logs, instead of detecting it from each log's
+    /// header or first record: generic, sendgrid, mailgun, ses, postmark, mailjet, mailchimp,
+    /// klaviyo, brevo or sparkpost.
+    #[arg(long, value_name = "NAME", value_parser = parse_events_format)]
+    pub(crate) events_format: Option<listwash::engagement::Dialect>,
+    /// The event logs' address column (a dotted field path in JSON logs).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) events_email_column: Option<String>,
+    /// The event logs' event name column (a dotted field path in JSON logs).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) events_type_column: Option<String>,
+    /// The event logs' time column (a dotted field path in JSON logs).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) events_time_column: Option<String>,
     /// A suppression list (addresses, or MD5/SHA-1/SHA-256 digests); may be given more than once.
     #[arg(long, value_name = "FILE")]
     pub(crate) suppress: Vec<PathBuf>,
@@ -360,4 +376,15 @@ fn parse_server(value: &str) -> Result<SocketAddr, String> {
         .map_err(|_| {
             format!("`{value}` is not an IP address with an optional port (e.g. 127.0.0.1:5353)")
         })
+}
+
+/// `--events-format NAME`. See: #11 part 2.
+fn parse_events_format(name: &str) -> Result<listwash::engagement::Dialect, String> {
+    listwash::engagement::Dialect::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = listwash::engagement::Dialect::ALL
+            .iter()
+            .map(|d| d.as_str())
+            .collect();
+        format!("unknown format; use one of {}", names.join(", "))
+    })
 }

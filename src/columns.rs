@@ -69,34 +69,92 @@ pub(crate) const SIGNUP: Known = Known {
     ]],
 };
 
-/// The address column of an event log: the contact names, then the ESPs' own.
+/// The address column of an event log: the contact names, then the ESPs' own (SparkPost
+/// `rcpt_to`).
 pub(crate) const LOG_EMAIL: Known = Known {
     what: "email",
-    names: &[EMAIL_NAMES, &["recipient", "address"]],
+    names: &[EMAIL_NAMES, &["recipient", "address", "rcpt_to"]],
 };
 
-/// The event name column of an event log.
+/// The event name column of an event log (Postmark `RecordType`, Mailchimp `action`, Klaviyo
+/// `Metric`).
 pub(crate) const LOG_EVENT: Known = Known {
     what: "event",
-    names: &[&["event", "event_type", "eventtype"]],
+    names: &[&[
+        "event",
+        "event_type",
+        "eventtype",
+        "notificationtype",
+        "recordtype",
+        "action",
+        "metric",
+        "metric_name",
+        "activity",
+    ]],
 };
 
 /// The time column of an event log.
 pub(crate) const LOG_TIMESTAMP: Known = Known {
     what: "timestamp",
-    names: &[&["timestamp", "time", "event_time", "occurred_at", "date"]],
+    names: &[&[
+        "timestamp",
+        "time",
+        "event_time",
+        "occurred_at",
+        "date",
+        "ts_event",
+        "ts",
+        "datetime",
+        "event_date",
+        "bouncedat",
+        "deliveredat",
+        "receivedat",
+    ]],
 };
 
-/// The optional machine-event flag of an event log.
+/// The optional machine-event flag of an event log (SendGrid `sg_machine_open`, Klaviyo
+/// `Apple Privacy Open`).
 pub(crate) const LOG_MACHINE: Known = Known {
     what: "machine",
-    names: &[&["machine", "is_machine"]],
+    names: &[&[
+        "machine",
+        "is_machine",
+        "sg_machine_open",
+        "apple_privacy_open",
+        "machine_open",
+    ]],
 };
 
-/// The optional bounce type column of an event log.
+/// The optional bounce type column of an event log: the service's hard/soft label (Mailjet
+/// `hard_bounce`, SparkPost `bounce_class`, SES `bounceType`).
 pub(crate) const LOG_BOUNCE_TYPE: Known = Known {
     what: "bounce_type",
-    names: &[&["bounce_type", "bouncetype", "severity", "type"]],
+    names: &[&[
+        "bounce_type",
+        "bouncetype",
+        "severity",
+        "hard_bounce",
+        "bounce_class",
+        "type",
+    ]],
+};
+
+/// The optional SMTP diagnostic column of an event log (RFC 3463 status, reply text).
+pub(crate) const LOG_BOUNCE_DETAIL: Known = Known {
+    what: "diagnostic",
+    names: &[&[
+        "status",
+        "diagnostic_code",
+        "diagnosticcode",
+        "delivery_status_code",
+        "raw_reason",
+        "reason",
+        "response",
+        "smtp_response",
+        "error",
+        "bounce_reason",
+        "details",
+    ]],
 };
 
 /// A header name as compared: trimmed (a byte-order mark too), lower-cased, with `_`, `-` and

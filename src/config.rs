@@ -31,6 +31,8 @@ pub struct DecideConfig {
     pub suppress: Vec<PathBuf>,
     /// `--engagement` logs.
     pub engagement: Vec<PathBuf>,
+    /// How the logs are read (`--events-format`, `--events-*-column`).
+    pub events: crate::engagement::EventOptions,
     /// The day the engagement rules measure from.
     pub as_of: NaiveDate,
     /// DNS settings; `None` is `--no-dns`.
@@ -80,6 +82,7 @@ impl CleanConfig {
                 rules_source: RulesSource::Defaults,
                 suppress: Vec::new(),
                 engagement: Vec::new(),
+                events: Default::default(),
                 as_of: NaiveDate::MIN,
                 dns: None,
             },

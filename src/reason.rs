@@ -82,6 +82,8 @@ reasons! {
     SuspectedRecycledTrap = "suspected_recycled_trap" => Suppress,
     /// No human open or click for longer than the rules allow, though mailed enough.
     Inactive = "inactive" => Suppress,
+    /// Soft bounces in a row with no delivery between them (at least the rules' streak).
+    RepeatedSoftBounce = "repeated_soft_bounce" => Review,
     /// The domain looks like a misspelling of a major provider.
     TypoDomain = "typo_domain" => Review,
     /// A role mailbox (`info@`, `sales@`, …).

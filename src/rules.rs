@@ -263,8 +263,22 @@ fn validate_engagement(rules: &EngagementRules) -> std::result::Result<(), BadVa
             rules.scanner_click_seconds,
             MAX_SCANNER_SECONDS,
         ),
+        ("soft_bounce_streak", rules.soft_bounce_streak, MAX_COUNT),
     ] {
         check_range(SECTION, key, value.into(), 0..=max)?;
+    }
+    // See: #11 part 3
+    for kind in rules.event_names.values() {
+        if !crate::engagement::EVENT_KINDS.contains(&kind.as_str()) {
+            return Err(BadValue::new(
+                "engagement",
+                "event_names",
+                format!(
+                    "a name maps to an unknown kind; use one of {}",
+                    crate::engagement::EVENT_KINDS.join(", ")
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -272,7 +272,17 @@ impl Decider {
         let history = if config.engagement.is_empty() {
             History::empty()
         } else {
-            History::load(&config.engagement, &config.rules.engagement)?
+            // See: #11: events after --as-of are ignored; warnings about the logs printed.
+            let options = engagement::EventOptions {
+                as_of: Some(config.as_of),
+                ..config.events.clone()
+            };
+            let history =
+                History::load_with(&config.engagement, &config.rules.engagement, &options)?;
+            for warning in &history.stats().warnings {
+                warn(warning);
+            }
+            history
         };
         let domains: Box<dyn DomainSource> = match &config.dns {
             Some(options) => Box::new(DomainChecker::new(options, &config.rules.dns, warn)?),

@@ -216,7 +216,7 @@ mod tests {
 
     /// The chunks of the log at `path`, cut at about `size` bytes.
     fn chunks(path: &Path, size: usize) -> Result<Vec<Chunk>> {
-        let (file, source) = inspect(path)?;
+        let (file, source) = inspect(path, &crate::engagement::EventOptions::default())?;
         let Source::Csv(mut stream) = source else {
             panic!("not a CSV log");
         };
@@ -305,7 +305,7 @@ mod tests {
             text.push_str(&format!("u{i}@example.com,open,2024-01-02\n"));
         }
         std::fs::write(&path, &text).unwrap();
-        let (_, source) = inspect(&path).unwrap();
+        let (_, source) = inspect(&path, &crate::engagement::EventOptions::default()).unwrap();
         let Source::Csv(mut stream) = source else {
             panic!("not a CSV log");
         };

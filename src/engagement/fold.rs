@@ -8,8 +8,11 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use std::collections::HashMap;
+
 use super::cast::{address_key, machine_flags, unix_times};
-use super::parse::{self, Event};
+use super::dialect::{Classified, Vocabulary};
+use super::parse::Event;
 use super::profiles::{Profiles, Row, SHARDS, shard_of};
 use super::{LogStats, Problem, UnparsedCounts};
 
@@ -22,6 +25,12 @@ pub(super) const EVENT: &str = "__listwash_event";
 pub(super) const TIME: &str = "__listwash_time";
 pub(super) const MACHINE: &str = "__listwash_machine";
 pub(super) const BOUNCE_TYPE: &str = "__listwash_bounce_type";
+pub(super) const DETAIL: &str = "__listwash_detail";
+
+/// Distinct unknown event names kept per count (the most frequent are reported).
+const UNKNOWN_NAMES: usize = 64;
+/// The longest unknown event name kept (in characters).
+const UNKNOWN_NAME_CHARS: usize = 40;
 
 /// Batches are parsed in slices of at least this many rows (one rayon task each).
 const MIN_SLICE: usize = 8_192;
@@ -35,10 +44,43 @@ pub(super) struct Counts {
     pub(super) ignored: u64,
     pub(super) machine_opens: u64,
     pub(super) machine_clicks: u64,
+    /// Sends the service itself refused (suppressed addresses).
+    pub(super) dropped: u64,
+    /// Bounces by class, and those whose code overrode the service's label.
+    pub(super) hard: u64,
+    pub(super) soft: u64,
+    pub(super) sender: u64,
+    pub(super) relabelled: u64,
+    /// Events after `--as-of` (ignored).
+    pub(super) after_as_of: u64,
+    /// Records whose event name is known (whatever else is wrong with them).
+    pub(super) known: u64,
+    /// Unknown event names and how often they came (at most [`UNKNOWN_NAMES`]).
+    pub(super) unknown_names: HashMap<String, u64>,
 }
 
 impl Counts {
-    fn add(&mut self, other: &Counts) {
+    /// Counts an unknown event name.
+    fn unknown_name(&mut self, name: &str, times: u64) {
+        if let Some(n) = self.unknown_names.get_mut(name) {
+            *n += times;
+        } else if self.unknown_names.len() < UNKNOWN_NAMES {
+            let short: String = name.trim().chars().take(UNKNOWN_NAME_CHARS).collect();
+            *self.unknown_names.entry(short).or_default() += times;
+        }
+    }
+
+    pub(super) fn add(&mut self, other: &Counts) {
+        self.dropped += other.dropped;
+        self.hard += other.hard;
+        self.soft += other.soft;
+        self.sender += other.sender;
+        self.relabelled += other.relabelled;
+        self.after_as_of += other.after_as_of;
+        self.known += other.known;
+        for (name, n) in &other.unknown_names {
+            self.unknown_name(name, *n);
+        }
         self.rows_read += other.rows_read;
         self.rows_used += other.rows_used;
         self.unparsed.add(&other.unparsed);
@@ -60,6 +102,138 @@ pub(super) struct Parsed {
     pub(super) unparsed: Vec<(u64, Problem)>,
 }
 
+/// One event's cells, as read from any format.
+pub(super) struct Record<'a> {
+    /// The address cell.
+    pub(super) email: Option<&'a str>,
+    /// The event name cell.
+    pub(super) event: Option<&'a str>,
+    /// The service's bounce label.
+    pub(super) label: Option<&'a str>,
+    /// The SMTP diagnostic.
+    pub(super) detail: Option<&'a str>,
+    /// The time, in Unix seconds.
+    pub(super) ts: Option<i64>,
+    /// The machine flag.
+    pub(super) machine: Option<bool>,
+    /// The row (0-based) in its chunk, for messages.
+    pub(super) row: Option<u64>,
+}
+
+impl Parsed {
+    /// An empty slice for about `height` rows.
+    pub(super) fn with_capacity(height: usize) -> Parsed {
+        Parsed {
+            rows: (0..SHARDS)
+                .map(|_| Vec::with_capacity(height / SHARDS * 5 / 4 + 8))
+                .collect(),
+            ..Parsed::default()
+        }
+    }
+
+    /// Folds one record's cells in: classified with `vocabulary`, ignored after `until`
+    /// (Unix seconds, exclusive).
+    pub(super) fn record(
+        &mut self,
+        record: &Record<'_>,
+        vocabulary: &Vocabulary,
+        until: Option<i64>,
+        buffer: &mut String,
+    ) {
+        let counts = &mut self.counts;
+        counts.rows_read += 1;
+        let Classified {
+            event,
+            code,
+            overridden,
+            machine: named_machine,
+        } = match record.event {
+            Some(name) => vocabulary.classify(name, record.label, record.detail),
+            None => Classified {
+                event: Event::Unknown,
+                code: 0,
+                overridden: false,
+                machine: false,
+            },
+        };
+        counts.known += u64::from(event != Event::Unknown);
+        let machine = if named_machine {
+            Some(true)
+        } else {
+            record.machine
+        };
+        let key = record
+            .email
+            .map_or(Err(Problem::EmptyEmail), |e| address_key(e, buffer));
+        let problem = match (key, event, record.ts) {
+            (Err(problem), ..) => problem,
+            (_, Event::Unknown, _) => {
+                counts.unknown_name(record.event.unwrap_or(""), 1);
+                Problem::UnknownEvent
+            }
+            (_, _, None) => Problem::BadTimestamp,
+            (_, _, Some(ts)) if until.is_some_and(|u| ts >= u) => {
+                counts.after_as_of += 1;
+                return;
+            }
+            (_, Event::Ignored, _) => {
+                counts.ignored += 1;
+                return;
+            }
+            (_, Event::Dropped, _) => {
+                // Known, and used by no rule: among the ignored events too.
+                counts.dropped += 1;
+                counts.ignored += 1;
+                return;
+            }
+            (Ok(key), event, Some(ts)) => {
+                counts.rows_used += 1;
+                match (event, machine) {
+                    (Event::Open, Some(true)) => counts.machine_opens += 1,
+                    (Event::Click, Some(true)) => counts.machine_clicks += 1,
+                    (Event::HardBounce, _) => counts.hard += 1,
+                    (Event::SoftBounce, _) => counts.soft += 1,
+                    (Event::SenderBlock, _) => counts.sender += 1,
+                    _ => {}
+                }
+                counts.relabelled += u64::from(overridden);
+                self.rows[shard_of(key)].push(Row {
+                    key,
+                    ts,
+                    event,
+                    machine,
+                    code,
+                    relabelled: overridden,
+                });
+                return;
+            }
+        };
+        *counts.unparsed.of(problem) += 1;
+        if let Some(row) = record.row {
+            self.unparsed.push((row, problem));
+            if self.unparsed.len() >= 4 * LogStats::FIRST_UNPARSED {
+                keep_first(&mut self.unparsed);
+            }
+        }
+    }
+
+    /// Counts a record that could not be read at all (a line that is not JSON).
+    pub(super) fn bad_record(&mut self, row: u64) {
+        self.counts.rows_read += 1;
+        *self.counts.unparsed.of(Problem::BadRecord) += 1;
+        self.unparsed.push((row, Problem::BadRecord));
+        if self.unparsed.len() >= 4 * LogStats::FIRST_UNPARSED {
+            keep_first(&mut self.unparsed);
+        }
+    }
+
+    /// Done: only the first unparsed rows kept.
+    pub(super) fn finish(mut self) -> Parsed {
+        keep_first(&mut self.unparsed);
+        self
+    }
+}
+
 /// Keeps the `LogStats::FIRST_UNPARSED` smallest entries of `list` (sorted).
 fn keep_first<T: Ord>(list: &mut Vec<T>) {
     list.sort_unstable();
@@ -67,14 +241,12 @@ fn keep_first<T: Ord>(list: &mut Vec<T>) {
 }
 
 /// Parses one slice of a batch (columns named by the aliases above, plus [`ROW_INDEX`]).
-fn parse_rows(frame: &DataFrame) -> PolarsResult<Parsed> {
-    let height = frame.height();
-    let mut parsed = Parsed {
-        rows: (0..SHARDS)
-            .map(|_| Vec::with_capacity(height / SHARDS * 5 / 4 + 8))
-            .collect(),
-        ..Parsed::default()
-    };
+fn parse_rows(
+    frame: &DataFrame,
+    vocabulary: &Vocabulary,
+    until: Option<i64>,
+) -> PolarsResult<Parsed> {
+    let mut parsed = Parsed::with_capacity(frame.height());
     let emails = frame.column(EMAIL)?.cast(&DataType::String)?;
     let events = frame.column(EVENT)?.cast(&DataType::String)?;
     let times = unix_times(frame.column(TIME)?.clone())?;
@@ -82,10 +254,14 @@ fn parse_rows(frame: &DataFrame) -> PolarsResult<Parsed> {
         Ok(column) => Some(machine_flags(column.clone())?),
         Err(_) => None,
     };
-    let bounce_types = match frame.column(BOUNCE_TYPE) {
-        Ok(column) => Some(column.cast(&DataType::String)?),
-        Err(_) => None,
+    let text = |name: &str| -> PolarsResult<Option<Column>> {
+        match frame.column(name) {
+            Ok(column) => Ok(Some(column.cast(&DataType::String)?)),
+            Err(_) => Ok(None),
+        }
     };
+    let bounce_types = text(BOUNCE_TYPE)?;
+    let details = text(DETAIL)?;
     let rows = frame.column(ROW_INDEX)?.cast(&DataType::UInt64)?;
 
     let machine_cells: Box<dyn Iterator<Item = Option<bool>>> = match &machines {
@@ -96,63 +272,45 @@ fn parse_rows(frame: &DataFrame) -> PolarsResult<Parsed> {
         Some(column) => Box::new(column.str()?.iter()),
         None => Box::new(std::iter::repeat(None)),
     };
+    let detail_cells: Box<dyn Iterator<Item = Option<&str>>> = match &details {
+        Some(column) => Box::new(column.str()?.iter()),
+        None => Box::new(std::iter::repeat(None)),
+    };
     let cells = emails
         .str()?
         .iter()
         .zip(events.str()?.iter())
         .zip(times.i64()?.iter())
-        .zip(machine_cells.zip(bounce_cells))
+        .zip(machine_cells.zip(bounce_cells).zip(detail_cells))
         .zip(rows.u64()?.iter());
     let mut buffer = String::with_capacity(64);
-    let counts = &mut parsed.counts;
-    for ((((email, event), ts), (machine, bounce_type)), row) in cells {
-        counts.rows_read += 1;
-        let event = event.map_or(Event::Unknown, |e| parse::event(e, bounce_type));
-        let key = email.map_or(Err(Problem::EmptyEmail), |e| address_key(e, &mut buffer));
-        let problem = match (key, event, ts) {
-            (Err(problem), ..) => problem,
-            (_, Event::Unknown, _) => Problem::UnknownEvent,
-            (_, _, None) => Problem::BadTimestamp,
-            (_, Event::Ignored, _) => {
-                counts.ignored += 1;
-                continue;
-            }
-            (Ok(key), event, Some(ts)) => {
-                counts.rows_used += 1;
-                match (event, machine) {
-                    (Event::Open, Some(true)) => counts.machine_opens += 1,
-                    (Event::Click, Some(true)) => counts.machine_clicks += 1,
-                    _ => {}
-                }
-                parsed.rows[shard_of(key)].push(Row {
-                    key,
-                    ts,
-                    event,
-                    machine,
-                });
-                continue;
-            }
+    for ((((email, event), ts), ((machine, label), detail)), row) in cells {
+        let record = Record {
+            email,
+            event,
+            label,
+            detail,
+            ts,
+            machine,
+            row,
         };
-        *counts.unparsed.of(problem) += 1;
-        if let Some(row) = row {
-            parsed.unparsed.push((row, problem));
-            if parsed.unparsed.len() >= 4 * LogStats::FIRST_UNPARSED {
-                keep_first(&mut parsed.unparsed);
-            }
-        }
+        parsed.record(&record, vocabulary, until, &mut buffer);
     }
-    keep_first(&mut parsed.unparsed);
-    Ok(parsed)
+    Ok(parsed.finish())
 }
 
 /// Parses a batch on every core.
-pub(super) fn parse_batch(frame: &DataFrame) -> PolarsResult<Vec<Parsed>> {
+pub(super) fn parse_batch(
+    frame: &DataFrame,
+    vocabulary: &Vocabulary,
+    until: Option<i64>,
+) -> PolarsResult<Vec<Parsed>> {
     let height = frame.height();
     let pieces = (height / MIN_SLICE).clamp(1, rayon::current_num_threads() * 4);
     let step = height.div_ceil(pieces).max(1);
     (0..pieces)
         .into_par_iter()
-        .map(|i| parse_rows(&frame.slice((i * step) as i64, step)))
+        .map(|i| parse_rows(&frame.slice((i * step) as i64, step), vocabulary, until))
         .collect()
 }
 
@@ -166,6 +324,8 @@ pub(super) struct Fold {
     pub(super) unparsed: Vec<(Place, Problem)>,
     /// Scanner-click heuristic on.
     pub(super) scanner: bool,
+    /// The counts of each file.
+    pub(super) per_file: Vec<Counts>,
 }
 
 impl Fold {
@@ -187,8 +347,12 @@ impl Fold {
                     None => Ok(()),
                 })
             })?;
+        if self.per_file.len() <= file {
+            self.per_file.resize_with(file + 1, Counts::default);
+        }
         for slice in parsed {
             self.counts.add(&slice.counts);
+            self.per_file[file].add(&slice.counts);
             self.unparsed.extend(
                 slice
                     .unparsed

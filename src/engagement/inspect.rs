@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
+use super::EventOptions;
+use super::dialect::Dialect;
 use super::fold::ROW_INDEX;
 use crate::columns::{self, HeaderDescription, Known};
 use crate::error::{Error, Result};
@@ -38,6 +40,20 @@ pub(super) enum Format {
     },
     /// Parquet.
     Parquet,
+    /// JSON: an array, lines, or documents.
+    Json(super::json::Shape),
+}
+
+impl Format {
+    /// The format's name in `report.json`.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Format::Csv { .. } => "csv",
+            Format::Parquet => "parquet",
+            Format::Json(super::json::Shape::Lines) => "ndjson",
+            Format::Json(_) => "json",
+        }
+    }
 }
 
 /// The compression of a log, told from its first bytes.
@@ -60,6 +76,10 @@ pub(super) struct LogFile {
     pub(super) timestamp: String,
     pub(super) machine: Option<String>,
     pub(super) bounce_type: Option<String>,
+    /// The SMTP diagnostic column (`status`, `diagnostic_code`, `reason`, …).
+    pub(super) detail: Option<String>,
+    /// The service dialect.
+    pub(super) dialect: Dialect,
 }
 
 /// An open log.
@@ -68,6 +88,8 @@ pub(super) enum Source {
     Csv(CsvStream),
     /// A Parquet file polars can scan.
     Parquet(ParquetFile),
+    /// A JSON log's text (decompressed), from its first byte.
+    Json(Box<dyn Read + Send>),
 }
 
 /// A CSV log's decompressed text, from its first byte.
@@ -159,7 +181,7 @@ fn head(reader: &mut impl Read, limit: u64) -> io::Result<Vec<u8>> {
 
 /// Opens a log once, decompresses it as a stream, tells CSV from Parquet, guesses a CSV
 /// separator from the header line, and finds the columns. Returns the open log with them.
-pub(super) fn inspect(path: &Path) -> Result<(LogFile, Source)> {
+pub(super) fn inspect(path: &Path, options: &EventOptions) -> Result<(LogFile, Source)> {
     let file = File::open(path).map_err(|e| read_error(path, &e))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(engagement_error(
@@ -206,12 +228,33 @@ pub(super) fn inspect(path: &Path) -> Result<(LogFile, Source)> {
     if start.starts_with(b"PAR1") || matches!(extension.as_deref(), Some("parquet" | "pq")) {
         let whole = Cursor::new(start).chain(stream);
         let parquet = parquet_file(path, whole, compression == Compression::None, watch)?;
-        return parquet_columns(path, parquet);
+        return parquet_columns(path, parquet, options);
     }
     if start.is_empty() {
         return Err(engagement_error(
             path,
             "the file is empty; an event log needs a header with email, event and timestamp columns",
+        ));
+    }
+    // See: #11 part 1
+    if let Some(shape) = super::json::shape(&start) {
+        let dialect = options
+            .format
+            .unwrap_or_else(|| super::json::first_dialect(&start, shape));
+        let log = LogFile {
+            path: path.to_path_buf(),
+            format: Format::Json(shape),
+            email: String::new(),
+            event: String::new(),
+            timestamp: String::new(),
+            machine: None,
+            bounce_type: None,
+            detail: None,
+            dialect,
+        };
+        return Ok((
+            log,
+            Source::Json(Box::new(Cursor::new(start).chain(stream))),
         ));
     }
     let separator = columns::sniff_delimiter(&start);
@@ -223,7 +266,7 @@ pub(super) fn inspect(path: &Path) -> Result<(LogFile, Source)> {
                 .collect()
         })
         .unwrap_or_default();
-    let found = find_columns(path, &names, |i| format!("{CELL}{i}"))?;
+    let found = find_columns(path, &names, |i| format!("{CELL}{i}"), options)?;
     let log = LogFile {
         format: Format::Csv {
             separator,
@@ -276,7 +319,11 @@ fn parquet_file(
 }
 
 /// The columns of a Parquet log, from its schema.
-fn parquet_columns(path: &Path, parquet: ParquetFile) -> Result<(LogFile, Source)> {
+fn parquet_columns(
+    path: &Path,
+    parquet: ParquetFile,
+    options: &EventOptions,
+) -> Result<(LogFile, Source)> {
     let mut frame = scan_parquet(
         &parquet.path,
         path,
@@ -293,29 +340,39 @@ fn parquet_columns(path: &Path, parquet: ParquetFile) -> Result<(LogFile, Source
         .map(|n| n.to_string())
         .filter(|n| n != ROW_INDEX)
         .collect();
-    let log = find_columns(path, &names, |i| names[i].clone())?;
+    let log = find_columns(path, &names, |i| names[i].clone(), options)?;
     Ok((log, Source::Parquet(parquet)))
 }
 
-/// The log's columns in its header `names`, named for polars by `polars_name`.
+/// The log's columns in its header `names`, named for polars by `polars_name`; `options`'
+/// columns first.
 fn find_columns(
     path: &Path,
     names: &[String],
     polars_name: impl Fn(usize) -> String,
+    options: &EventOptions,
 ) -> Result<LogFile> {
     let find = |known: &Known| columns::find_known(names, known).map(&polars_name);
-    let require = |known: &Known| -> Result<String> {
-        find(known).ok_or_else(|| {
+    let require = |known: &Known, given: &Option<String>| -> Result<String> {
+        let found = match given {
+            Some(name) => columns::find_named(names, name).map(&polars_name),
+            None => find(known),
+        };
+        found.ok_or_else(|| {
             // See: #16 items 7 and 9: names escaped, a data line never shown.
             let header = match columns::describe_header(names) {
                 HeaderDescription::Names(names) => format!("found: {names}"),
                 data => data.to_string(),
             };
+            // See: #11 part 3
+            let what = match given {
+                Some(name) => format!("no column `{}`", columns::escape(name)),
+                None => format!("no `{}` column", known.what),
+            };
             engagement_error(
                 path,
                 format!(
-                    "no `{}` column ({header}); an event log needs a header line with email, event and timestamp columns (header names are case-insensitive)",
-                    known.what
+                    "{what} ({header}); an event log needs email, event and timestamp columns (header names are case-insensitive): name yours with --events-email-column, --events-type-column and --events-time-column, and map the service's event names in the rules file's [engagement.event_names]"
                 ),
             )
         })
@@ -323,10 +380,14 @@ fn find_columns(
     Ok(LogFile {
         path: path.to_path_buf(),
         format: Format::Parquet,
-        email: require(&columns::LOG_EMAIL)?,
-        event: require(&columns::LOG_EVENT)?,
-        timestamp: require(&columns::LOG_TIMESTAMP)?,
+        email: require(&columns::LOG_EMAIL, &options.email_column)?,
+        event: require(&columns::LOG_EVENT, &options.event_column)?,
+        timestamp: require(&columns::LOG_TIMESTAMP, &options.time_column)?,
         machine: find(&columns::LOG_MACHINE),
         bounce_type: find(&columns::LOG_BOUNCE_TYPE),
+        detail: find(&columns::LOG_BOUNCE_DETAIL),
+        dialect: options
+            .format
+            .unwrap_or_else(|| Dialect::from_header(names)),
     })
 }

@@ -7,10 +7,14 @@
 //! This is the only module that knows about polars; it never touches the network, and the
 //! details it writes never contain an address.
 
+mod bounce;
 mod cast;
+mod checks;
 mod chunk;
+mod dialect;
 mod fold;
 mod inspect;
+mod json;
 mod parse;
 mod profiles;
 mod read;
@@ -23,10 +27,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+pub use bounce::BounceClass;
+pub use dialect::{Dialect, EVENT_KINDS};
 pub use verdict::{Context, Evaluation, evaluate};
 
 /// The `[engagement]` section of the rules file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngagementRules {
     /// `inactive` after more than this many days without a human open or click before `as_of`.
@@ -45,6 +51,11 @@ pub struct EngagementRules {
     /// seconds after a delivery to the same address, is a link scanner's (0 turns the
     /// heuristic off). An explicit true/false in the cell always decides.
     pub scanner_click_seconds: u32,
+    /// `repeated_soft_bounce` needs at least this many soft bounces after the last delivery
+    /// (0 turns it off).
+    pub soft_bounce_streak: u32,
+    /// Service event names → listwash kinds (see [`EVENT_KINDS`]), before the built-in ones.
+    pub event_names: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for EngagementRules {
@@ -56,6 +67,8 @@ impl Default for EngagementRules {
             trap_min_deliveries: 3,
             trap_old_signup_days: 730,
             scanner_click_seconds: 10,
+            soft_bounce_streak: 7,
+            event_names: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -84,6 +97,19 @@ pub struct Profile {
     pub soft_bounces: u64,
     /// The last soft bounce.
     pub last_soft_bounce: Option<i64>,
+    /// Soft bounces after the last delivery (all of them when there was none): the current
+    /// streak of soft bounces with no delivery between them.
+    pub soft_bounce_streak: u64,
+    /// The last delivery.
+    pub last_delivery: Option<i64>,
+    /// The SMTP code of the last hard bounce (`5.1.1`, `550`), when the log gave one.
+    pub last_hard_bounce_code: Option<String>,
+    /// The service labelled the last hard bounce otherwise (soft, or sender-side) and its
+    /// code overrode the label.
+    pub last_hard_bounce_relabelled: bool,
+    /// Bounces of the sender (policy, reputation, content blocks): never held against the
+    /// recipient.
+    pub sender_blocks: u64,
     /// Complaints.
     pub complaints: u64,
     /// The first complaint.
@@ -142,6 +168,8 @@ pub enum Problem {
     UnknownEvent,
     /// A timestamp that is neither ISO-8601 nor a Unix time.
     BadTimestamp,
+    /// A line of a JSON-lines log that is not JSON.
+    BadRecord,
 }
 
 impl Problem {
@@ -152,6 +180,7 @@ impl Problem {
             Problem::NotAnAddress => "not_an_address",
             Problem::UnknownEvent => "unknown_event",
             Problem::BadTimestamp => "bad_timestamp",
+            Problem::BadRecord => "bad_record",
         }
     }
 }
@@ -167,6 +196,8 @@ pub struct UnparsedCounts {
     pub unknown_event: u64,
     /// A timestamp that is neither ISO-8601 nor a Unix time.
     pub bad_timestamp: u64,
+    /// A line of a JSON-lines log that is not JSON.
+    pub bad_record: u64,
 }
 
 impl UnparsedCounts {
@@ -177,6 +208,7 @@ impl UnparsedCounts {
             Problem::NotAnAddress => &mut self.not_an_address,
             Problem::UnknownEvent => &mut self.unknown_event,
             Problem::BadTimestamp => &mut self.bad_timestamp,
+            Problem::BadRecord => &mut self.bad_record,
         }
     }
 
@@ -186,11 +218,16 @@ impl UnparsedCounts {
         self.not_an_address += other.not_an_address;
         self.unknown_event += other.unknown_event;
         self.bad_timestamp += other.bad_timestamp;
+        self.bad_record += other.bad_record;
     }
 
     /// All problems together.
     pub(crate) fn total(&self) -> u64 {
-        self.empty_email + self.not_an_address + self.unknown_event + self.bad_timestamp
+        self.empty_email
+            + self.not_an_address
+            + self.unknown_event
+            + self.bad_timestamp
+            + self.bad_record
     }
 }
 
@@ -224,6 +261,66 @@ pub struct LogStats {
     /// `sent` when the logs hold `sent` events; `delivered` when they do not and deliveries
     /// stand in for sends.
     pub sends_counted_from: &'static str,
+    /// Each log, in the order of [`LogStats::files`]: its format and the service dialect it
+    /// was read in, with its own counts.
+    pub per_file: Vec<FileStats>,
+    /// Bounces by class (by SMTP code, else the service's label).
+    pub bounces: BounceCounts,
+    /// Sends the service itself refused (suppressed addresses: SendGrid `dropped`, Mailgun
+    /// `suppress-*`, Brevo `blocked`): neither sends nor bounces.
+    pub dropped_by_service: u64,
+    /// Events dated on or after the day after `--as-of`: ignored.
+    pub events_after_as_of: u64,
+    /// The warnings given about the logs (also printed).
+    pub warnings: Vec<String>,
+}
+
+/// One log in `report.json` (`engagement.logs.per_file`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FileStats {
+    /// `csv`, `parquet`, `json` or `ndjson`.
+    pub format: &'static str,
+    /// The service dialect (detected, or `--events-format`).
+    pub dialect: &'static str,
+    /// Records read.
+    pub rows_read: u64,
+    /// Records with an event name listwash does not know.
+    pub unknown_events: u64,
+    /// Records whose time could not be read.
+    pub bad_timestamps: u64,
+    /// The most frequent unknown event names (at most five, most frequent first), control
+    /// characters escaped.
+    pub top_unknown_events: Vec<(String, u64)>,
+}
+
+/// Bounces by class (`engagement.logs.bounces`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BounceCounts {
+    /// The mailbox or domain does not exist.
+    pub hard: u64,
+    /// Temporary or recipient-side (mailbox full, `4.x.x`).
+    pub soft: u64,
+    /// Blocks of the sender (policy, reputation, content): never held against a recipient.
+    pub sender: u64,
+    /// Bounces whose SMTP code overrode the service's hard/soft label.
+    pub relabelled_by_code: u64,
+}
+
+/// How event logs are read besides the rules: `--events-format` and the column options
+/// (`--events-email-column`, `--events-type-column`, `--events-time-column`; dotted field
+/// paths in JSON), and `--as-of` (later events are ignored).
+#[derive(Debug, Clone, Default)]
+pub struct EventOptions {
+    /// The dialect of every log, instead of detecting it.
+    pub format: Option<Dialect>,
+    /// The address column.
+    pub email_column: Option<String>,
+    /// The event name column.
+    pub event_column: Option<String>,
+    /// The time column.
+    pub time_column: Option<String>,
+    /// Events from the day after this one on are ignored.
+    pub as_of: Option<NaiveDate>,
 }
 
 impl LogStats {
@@ -253,10 +350,22 @@ impl History {
     /// When a log cannot be opened or has no `email`/`event`/`timestamp` columns, or the
     /// temporary spill files cannot be written.
     pub fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<History> {
+        History::load_with(paths, rules, &EventOptions::default())
+    }
+
+    /// [`History::load`] with the event-log options of the command line.
+    ///
+    /// # Errors
+    /// As [`History::load`]; also when a log holds no event listwash understands.
+    pub fn load_with(
+        paths: &[PathBuf],
+        rules: &EngagementRules,
+        options: &EventOptions,
+    ) -> Result<History> {
         if paths.is_empty() {
             return Ok(History::empty());
         }
-        let (profiles, stats) = read::load(paths, rules)?;
+        let (profiles, stats) = read::load(paths, rules, options)?;
         Ok(History { profiles, stats })
     }
 
@@ -386,6 +495,7 @@ mod tests {
             Problem::NotAnAddress,
             Problem::UnknownEvent,
             Problem::BadTimestamp,
+            Problem::BadRecord,
         ] {
             assert_eq!(
                 serde_json::to_string(&problem).unwrap(),

@@ -26,19 +26,32 @@ pub(crate) enum Event {
     Ignored = 8,
     /// Not an event name listwash knows.
     Unknown = 9,
+    /// A bounce of the sender (policy, reputation, content): never counts against the
+    /// recipient.
+    SenderBlock = 10,
+    /// The service itself refused to send (a suppressed address: SendGrid `dropped`, Mailgun
+    /// `suppress-*`, Brevo `blocked`): neither a send nor a bounce.
+    Dropped = 11,
 }
 
-/// What a `bounce`-like event needs from its type/severity column.
+/// What an event name means before its other cells are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
+    /// The event, whatever the other cells say.
     Fixed(Event),
-    /// `bounce`, `bounced`, `failed`: hard unless the type column says soft.
+    /// `bounce`, `bounced`, `failed`: hard unless the type or diagnostic column says otherwise.
     Bounce,
+    /// A bounce the name calls hard (`hard_bounce`): a diagnostic code can still say otherwise.
+    HardBounce,
+    /// A bounce the name calls soft (`soft_bounce`).
+    SoftBounce,
+    /// An open by a machine (a privacy proxy: Brevo `proxy_open`).
+    MachineOpen,
 }
 
 /// Lower-cases `raw` (ASCII), trims it and folds `-` and spaces to `_` into `buffer`.
 /// Returns `None` when it does not fit (no event name is that long).
-fn fold<'b>(raw: &str, buffer: &'b mut [u8; 32]) -> Option<&'b [u8]> {
+pub(crate) fn fold<'b>(raw: &str, buffer: &'b mut [u8; 48]) -> Option<&'b [u8]> {
     let raw = raw.trim().as_bytes();
     if raw.len() > buffer.len() {
         return None;
@@ -52,59 +65,72 @@ fn fold<'b>(raw: &str, buffer: &'b mut [u8; 32]) -> Option<&'b [u8]> {
     Some(&buffer[..raw.len()])
 }
 
-fn kind(name: &[u8]) -> Option<Kind> {
+/// The meaning of a folded event name in every service's vocabulary (the names no two
+/// services use differently; see [`super::dialect`] for the others).
+pub(crate) fn kind(name: &[u8]) -> Option<Kind> {
     use Event::*;
     let event = match name {
-        b"sent" | b"send" | b"processed" | b"accepted" | b"queued" | b"injected" => Sent,
-        b"delivered" | b"delivery" => Delivered,
-        b"open" | b"opened" | b"opens" | b"unique_open" => Open,
-        b"click" | b"clicked" | b"clicks" | b"unique_click" => Click,
-        b"hard_bounce" | b"hardbounce" | b"hard_bounced" | b"hard" => HardBounce,
-        b"soft_bounce" | b"softbounce" | b"soft_bounced" | b"soft" => SoftBounce,
-        b"complaint" | b"complained" | b"spamreport" | b"spam_report" | b"spam_complaint"
-        | b"abuse" | b"spam" => Complaint,
-        b"unsubscribe" | b"unsubscribed" | b"group_unsubscribe" | b"unsub" | b"opt_out"
-        | b"optout" | b"opted_out" => Unsubscribe,
-        b"dropped" | b"deferred" | b"delayed" | b"deliverydelay" | b"delivery_delay"
-        | b"rejected" | b"reject" | b"group_resubscribe" | b"resubscribe"
-        | b"rendering_failure" | b"renderingfailure" | b"stored" => Ignored,
-        b"bounce" | b"bounced" | b"failed" => return Some(Kind::Bounce),
+        b"sent" | b"send" | b"processed" | b"accepted" | b"queued" | b"injected" | b"injection"
+        | b"request" => Sent,
+        b"delivered" | b"delivery" | b"received_email" => Delivered,
+        b"open" | b"opened" | b"opens" | b"unique_open" | b"unique_opened" | b"uniqueopened"
+        | b"first_opening" | b"initial_open" | b"amp_open" | b"amp_initial_open"
+        | b"opened_email" => Open,
+        b"click" | b"clicked" | b"clicks" | b"unique_click" | b"amp_click" | b"clicked_email" => {
+            Click
+        }
+        b"hard_bounce" | b"hardbounce" | b"hard_bounced" | b"hard" => {
+            return Some(Kind::HardBounce);
+        }
+        b"soft_bounce" | b"softbounce" | b"soft_bounced" | b"soft" => {
+            return Some(Kind::SoftBounce);
+        }
+        b"complaint"
+        | b"complained"
+        | b"spamreport"
+        | b"spam_report"
+        | b"spam_complaint"
+        | b"spamcomplaint"
+        | b"abuse"
+        | b"spam"
+        | b"marked_email_as_spam" => Complaint,
+        b"unsubscribe"
+        | b"unsubscribed"
+        | b"group_unsubscribe"
+        | b"unsub"
+        | b"opt_out"
+        | b"optout"
+        | b"opted_out"
+        | b"list_unsubscribe"
+        | b"link_unsubscribe"
+        | b"unsubscribed_from_email_marketing"
+        | b"unsubscribed_from_list" => Unsubscribe,
+        b"dropped"
+        | b"dropped_email"
+        | b"rejected"
+        | b"reject"
+        | b"blocked"
+        | b"invalid"
+        | b"invalid_email"
+        | b"policy_rejection"
+        | b"generation_failure"
+        | b"generation_rejection"
+        | b"rendering_failure"
+        | b"renderingfailure" => Dropped,
+        b"deferred" | b"delayed" | b"deliverydelay" | b"delivery_delay" | b"delay"
+        | b"group_resubscribe" | b"resubscribe" | b"stored" | b"error" => Ignored,
+        b"proxy_open" | b"unique_proxy_open" | b"machine_open" => return Some(Kind::MachineOpen),
+        b"bounce" | b"bounced" | b"failed" | b"bounced_email" | b"out_of_band" => {
+            return Some(Kind::Bounce);
+        }
         _ => return None,
     };
     Some(Kind::Fixed(event))
 }
 
-/// Classifies an event cell; `bounce_type` is the row's `bounce_type`/`severity`/`type` cell
-/// when the log has such a column.
-pub(crate) fn event(raw: &str, bounce_type: Option<&str>) -> Event {
-    let mut buffer = [0u8; 32];
-    let Some(name) = fold(raw, &mut buffer) else {
-        return Event::Unknown;
-    };
-    match kind(name) {
-        Some(Kind::Fixed(event)) => event,
-        Some(Kind::Bounce) => {
-            let mut buffer = [0u8; 32];
-            match bounce_type.and_then(|t| fold(t, &mut buffer)) {
-                None | Some(b"") => Event::HardBounce,
-                Some(
-                    b"hard" | b"permanent" | b"bounce" | b"hard_bounce" | b"hardbounce"
-                    | b"hard_bounced",
-                ) => Event::HardBounce,
-                Some(
-                    b"soft" | b"temporary" | b"blocked" | b"transient" | b"undetermined"
-                    | b"soft_bounce" | b"softbounce",
-                ) => Event::SoftBounce,
-                Some(_) => Event::Unknown,
-            }
-        }
-        None => Event::Unknown,
-    }
-}
-
 /// Parses a `machine` cell: true/false, 1/0, yes/no (any case). Anything else is unknown.
 pub(crate) fn boolean(raw: &str) -> Option<bool> {
-    let mut buffer = [0u8; 32];
+    let mut buffer = [0u8; 48];
     match fold(raw, &mut buffer)? {
         b"true" | b"1" | b"yes" | b"y" | b"t" => Some(true),
         b"false" | b"0" | b"no" | b"n" | b"f" => Some(false),
@@ -265,51 +291,6 @@ fn unix_text(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn event_synonyms() {
-        use Event::*;
-        let cases = [
-            ("sent", Sent),
-            ("processed", Sent),
-            ("Accepted", Sent),
-            ("queued", Sent),
-            ("delivered", Delivered),
-            ("open", Open),
-            ("opened", Open),
-            (" Click ", Click),
-            ("clicked", Click),
-            ("hard_bounce", HardBounce),
-            ("hardbounce", HardBounce),
-            ("Hard-Bounce", HardBounce),
-            ("soft_bounce", SoftBounce),
-            ("softbounce", SoftBounce),
-            ("complaint", Complaint),
-            ("spamreport", Complaint),
-            ("spam_report", Complaint),
-            ("abuse", Complaint),
-            ("complained", Complaint),
-            ("unsubscribe", Unsubscribe),
-            ("unsubscribed", Unsubscribe),
-            ("group_unsubscribe", Unsubscribe),
-            ("dropped", Ignored),
-            ("deferred", Ignored),
-            ("bounce", HardBounce),
-            ("bogus", Unknown),
-            ("", Unknown),
-        ];
-        for (raw, expected) in cases {
-            assert_eq!(event(raw, None), expected, "{raw}");
-        }
-        assert_eq!(event("bounce", Some("blocked")), SoftBounce);
-        assert_eq!(event("bounce", Some("bounce")), HardBounce);
-        assert_eq!(event("failed", Some("permanent")), HardBounce);
-        assert_eq!(event("failed", Some("temporary")), SoftBounce);
-        assert_eq!(event("bounced", Some("Soft")), SoftBounce);
-        assert_eq!(event("bounced", Some("")), HardBounce);
-        assert_eq!(event("bounce", Some("what")), Unknown);
-        assert_eq!(event("open", Some("whatever")), Open);
-    }
 
     #[test]
     fn timestamps_in_every_form() {

@@ -72,6 +72,10 @@ pub(super) struct Row {
     pub(super) event: Event,
     /// The `machine` cell: `None` when the log has no such column or the cell is empty.
     pub(super) machine: Option<bool>,
+    /// A bounce's SMTP code ([`super::bounce::Code`], 0: none).
+    pub(super) code: u32,
+    /// A bounce whose code contradicted the service's label.
+    pub(super) relabelled: bool,
 }
 
 /// A click with an unknown `machine` cell, kept aside until the deliveries are known.
@@ -105,9 +109,11 @@ pub(super) struct Shard {
     spill: Option<BufWriter<File>>,
 }
 
-/// A spill record: the address index (top bit: a delivery, else a send) and the time.
+/// A spill record: the address index (top bit: a delivery; next bit: a soft bounce; else a
+/// send) and the time.
 const SPILL_RECORD: usize = 12;
 const DELIVERY_BIT: u32 = 1 << 31;
+const SOFT_BIT: u32 = 1 << 30;
 
 /// What [`Shard::finish`] found among the set-aside clicks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +161,7 @@ impl Shard {
                 }
                 Event::Delivered => {
                     p.deliveries += 1;
+                    latest(&mut p.last_delivery, ts);
                     spill_record(spill, index | DELIVERY_BIT, ts)?;
                 }
                 Event::Open => match row.machine {
@@ -169,12 +176,18 @@ impl Shard {
                 Event::HardBounce => {
                     p.hard_bounces += 1;
                     earliest(&mut p.first_hard_bounce, ts);
+                    if p.last_hard_bounce.is_none_or(|t| ts >= t) {
+                        p.last_hard_bounce_code = super::bounce::code_text(row.code);
+                        p.last_hard_bounce_relabelled = row.relabelled;
+                    }
                     latest(&mut p.last_hard_bounce, ts);
                 }
                 Event::SoftBounce => {
                     p.soft_bounces += 1;
                     latest(&mut p.last_soft_bounce, ts);
+                    spill_record(spill, index | SOFT_BIT, ts)?;
                 }
+                Event::SenderBlock => p.sender_blocks += 1,
                 Event::Complaint => {
                     p.complaints += 1;
                     earliest(&mut p.first_complaint, ts);
@@ -183,7 +196,7 @@ impl Shard {
                     p.unsubscribes += 1;
                     earliest(&mut p.first_unsubscribe, ts);
                 }
-                Event::Ignored | Event::Unknown => {}
+                Event::Ignored | Event::Unknown | Event::Dropped => {}
             }
         }
         Ok(())
@@ -211,7 +224,8 @@ impl Shard {
             if p.last_engagement().is_none() {
                 p.sends_since_engagement = p.sends;
             }
-            needs_pass2 |= p.last_hard_bounce.is_some() || p.last_engagement().is_some();
+            needs_pass2 |=
+                p.last_hard_bounce.is_some() || p.last_engagement().is_some() || p.soft_bounces > 0;
         }
         let mut pending = std::mem::take(&mut self.pending);
         if pending.is_empty() {
@@ -262,11 +276,13 @@ impl Shard {
             let head = u32::from_le_bytes(head);
             let event = if head & DELIVERY_BIT != 0 {
                 Event::Delivered
+            } else if head & SOFT_BIT != 0 {
+                Event::SoftBounce
             } else {
                 Event::Sent
             };
             self.count_again(
-                head & !DELIVERY_BIT,
+                head & !(DELIVERY_BIT | SOFT_BIT),
                 i64::from_le_bytes(time),
                 event,
                 sends,
@@ -283,6 +299,13 @@ impl Shard {
         };
         if event == Event::Delivered && p.last_hard_bounce.is_some_and(|b| ts > b) {
             p.deliveries_after_last_hard_bounce += 1;
+        }
+        if event == Event::SoftBounce {
+            // The streak: soft bounces with no delivery after them.
+            if p.last_delivery.is_none_or(|d| ts > d) {
+                p.soft_bounce_streak += 1;
+            }
+            return;
         }
         if event == sends && p.last_engagement().is_some_and(|e| ts > e) {
             p.sends_since_engagement += 1;
@@ -425,6 +448,8 @@ mod tests {
             ts,
             event,
             machine,
+            code: 0,
+            relabelled: false,
         }
     }
 

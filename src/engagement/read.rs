@@ -31,13 +31,17 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::chunk::{CSV_CHUNK_BYTES, Chunk, csv_chunks};
-use super::fold::{BOUNCE_TYPE, EMAIL, EVENT, Fold, MACHINE, Place, ROW_INDEX, TIME, parse_batch};
+use super::dialect::Vocabulary;
+use super::fold::{
+    BOUNCE_TYPE, DETAIL, EMAIL, EVENT, Fold, MACHINE, Place, ROW_INDEX, TIME, parse_batch,
+};
 use super::inspect::{
     Format, LogFile, PARQUET_FAILED, Source, engagement_error, inspect, polars_error, scan_parquet,
 };
+use super::json::JsonLog;
 use super::parse::Event;
 use super::profiles::Profiles;
-use super::{EngagementRules, LogStats, UnparsedRow};
+use super::{BounceCounts, EngagementRules, EventOptions, LogStats, UnparsedRow};
 use crate::error::{Error, Result};
 
 /// Rows per batch handed over by polars (its CSV morsels are ~10k rows; bigger batches let a
@@ -86,6 +90,7 @@ fn run_frame(
     file: &LogFile,
     place: (usize, usize),
     fold: &Arc<Mutex<Fold>>,
+    reading: &Arc<Reading>,
 ) -> std::result::Result<u64, FrameError> {
     let mut columns = vec![
         col(&*file.email).alias(EMAIL),
@@ -99,14 +104,18 @@ fn run_frame(
     if let Some(name) = &file.bounce_type {
         columns.push(col(&**name).alias(BOUNCE_TYPE));
     }
+    if let Some(name) = &file.detail {
+        columns.push(col(&**name).alias(DETAIL));
+    }
     let shared = Arc::clone(fold);
+    let reading = Arc::clone(reading);
     let rows = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&rows);
     let spill = Arc::new(Mutex::new(None));
     let spill_error = Arc::clone(&spill);
     let callback = PlanCallback::new(move |batch: DataFrame| {
         counter.fetch_add(batch.height() as u64, Ordering::Relaxed);
-        let parsed = parse_batch(&batch)?;
+        let parsed = parse_batch(&batch, &reading.vocabulary, reading.until)?;
         drop(batch);
         let mut fold = shared
             .lock()
@@ -130,6 +139,13 @@ fn run_frame(
     Ok(rows.load(Ordering::Relaxed))
 }
 
+/// How one log's events are read: its vocabulary, and the first second no longer read
+/// (the day after `--as-of`).
+pub(super) struct Reading {
+    vocabulary: Vocabulary,
+    until: Option<i64>,
+}
+
 /// Streams one CSV log through the fold, [`CSV_WORKERS`] chunks at a time. Returns the rows
 /// of each chunk.
 fn run_csv(
@@ -138,7 +154,7 @@ fn run_csv(
     chunk_bytes: usize,
     (separator, width): (u8, usize),
     index: usize,
-    fold: &Arc<Mutex<Fold>>,
+    (fold, reading): (&Arc<Mutex<Fold>>, &Arc<Reading>),
 ) -> Result<Vec<u64>> {
     let (send, receive) = std::sync::mpsc::sync_channel::<(usize, Chunk)>(0);
     let receive = Mutex::new(receive);
@@ -164,7 +180,9 @@ fn run_csv(
                         let counted = chunk
                             .frame(separator, width)
                             .map_err(FrameError::Polars)
-                            .and_then(|frame| run_frame(frame, file, (index, number), fold))
+                            .and_then(|frame| {
+                                run_frame(frame, file, (index, number), fold, reading)
+                            })
                             .map_err(|e| e.into_error(&file.path, || chunk_failed(&place)));
                         match counted {
                             Ok(count) => {
@@ -213,22 +231,33 @@ fn run_csv(
 }
 
 /// Reads the logs: profiles by key, and the counts for the report.
-pub(super) fn load(paths: &[PathBuf], rules: &EngagementRules) -> Result<(Profiles, LogStats)> {
-    load_with(paths, rules, CSV_CHUNK_BYTES)
+pub(super) fn load(
+    paths: &[PathBuf],
+    rules: &EngagementRules,
+    options: &EventOptions,
+) -> Result<(Profiles, LogStats)> {
+    load_with(paths, rules, options, CSV_CHUNK_BYTES)
 }
 
 /// [`load`] with CSV chunks of `chunk_bytes`.
 fn load_with(
     paths: &[PathBuf],
     rules: &EngagementRules,
+    options: &EventOptions,
     chunk_bytes: usize,
 ) -> Result<(Profiles, LogStats)> {
     let (files, sources): (Vec<LogFile>, Vec<Source>) = paths
         .iter()
-        .map(|p| inspect(p))
+        .map(|p| inspect(p, options))
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .unzip();
+    // See: #11 part 6: events from the day after --as-of on are ignored.
+    let until = options
+        .as_of
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp());
     let window = i64::from(rules.scanner_click_seconds);
     let fold = Arc::new(Mutex::new(Fold {
         scanner: window > 0,
@@ -237,6 +266,10 @@ fn load_with(
     // Pass 1, and the rows of each chunk of each file (for line numbers).
     let mut chunk_rows = Vec::with_capacity(files.len());
     for (index, (file, source)) in files.iter().zip(sources).enumerate() {
+        let reading = Arc::new(Reading {
+            vocabulary: Vocabulary::new(file.dialect, &rules.event_names),
+            until,
+        });
         chunk_rows.push(match (file.format, source) {
             (Format::Csv { separator, width }, Source::Csv(mut stream)) => run_csv(
                 file,
@@ -244,15 +277,27 @@ fn load_with(
                 chunk_bytes,
                 (separator, width),
                 index,
-                &fold,
+                (&fold, &reading),
             )?,
+            (Format::Json(shape), Source::Json(reader)) => {
+                let log = JsonLog {
+                    path: &file.path,
+                    index,
+                    dialect: file.dialect,
+                    vocabulary: &reading.vocabulary,
+                    options,
+                    until,
+                    fold: &fold,
+                };
+                vec![log.read(reader, shape)?]
+            }
             (Format::Parquet, Source::Parquet(parquet)) => {
                 let row_index = RowIndex {
                     name: ROW_INDEX.into(),
                     offset: 0,
                 };
                 let frame = scan_parquet(&parquet.path, &file.path, row_index)?;
-                let rows = run_frame(frame, file, (index, 0), &fold)
+                let rows = run_frame(frame, file, (index, 0), &fold, &reading)
                     .map_err(|e| e.into_error(&file.path, || PARQUET_FAILED.to_string()))?;
                 // See: #16 item 6
                 if let Some(what) = parquet.watch.as_ref().and_then(|w| w.changed(None)) {
@@ -287,8 +332,11 @@ fn load_with(
         mut profiles,
         counts,
         unparsed,
+        per_file,
         ..
     } = fold;
+    // See: #11 part 7
+    let (per_file, warnings) = super::checks::check_files(&files, &per_file, &counts)?;
 
     // Pass 2, over what pass 1 spilled. No `sent` event anywhere: deliveries stand in.
     let shards = &mut profiles.shards;
@@ -328,7 +376,7 @@ fn load_with(
         // CSV: line 1 is the header; Parquet: rows count from 1.
         let first = match log.format {
             Format::Csv { .. } => 2,
-            Format::Parquet => 1,
+            Format::Parquet | Format::Json(_) => 1,
         };
         let before: u64 = chunk_rows.get(file)?.iter().take(chunk).sum();
         Some((log.path.clone(), first + before + row))
@@ -356,6 +404,16 @@ fn load_with(
         scanner_clicks_discarded: scanner_clicks,
         distinct_addresses: profiles.len() as u64,
         sends_counted_from: if uses_sent { "sent" } else { "delivered" },
+        per_file,
+        bounces: BounceCounts {
+            hard: counts.hard,
+            soft: counts.soft,
+            sender: counts.sender,
+            relabelled_by_code: counts.relabelled,
+        },
+        dropped_by_service: counts.dropped,
+        events_after_as_of: counts.after_as_of,
+        warnings,
     };
     Ok((profiles, stats))
 }
@@ -384,8 +442,9 @@ mod tests {
             .map(|name| fixtures().join(name))
             .collect();
         let rules = EngagementRules::default();
-        let (whole, whole_stats) = load(&paths, &rules).unwrap();
-        let (small, small_stats) = load_with(&paths, &rules, 64).unwrap();
+        let options = EventOptions::default();
+        let (whole, whole_stats) = load(&paths, &rules, &options).unwrap();
+        let (small, small_stats) = load_with(&paths, &rules, &options, 64).unwrap();
         assert_eq!(whole_stats, small_stats);
         assert_eq!(sorted(&whole), sorted(&small));
         assert_eq!(whole_stats.first_unparsed[0].line, 3);
@@ -396,13 +455,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        load_with(&[path], &EngagementRules::default(), chunk_bytes).map(|(profiles, mut stats)| {
-            stats.files.clear();
-            for row in &mut stats.first_unparsed {
-                row.file = PathBuf::new();
-            }
-            (profiles, stats)
-        })
+        let options = EventOptions::default();
+        let stats_path = path.clone();
+        let path_text = |p: &Path| p.to_string_lossy().into_owned();
+        load_with(&[path], &EngagementRules::default(), &options, chunk_bytes).map(
+            |(profiles, mut stats)| {
+                stats.files.clear();
+                let name = path_text(&stats_path);
+                for warning in &mut stats.warnings {
+                    *warning = warning.replace(&name, "");
+                }
+                for row in &mut stats.first_unparsed {
+                    row.file = PathBuf::new();
+                }
+                (profiles, stats)
+            },
+        )
     }
 
     #[test]

@@ -68,7 +68,19 @@ pub fn evaluate(
         let engaged_since = last_engagement.is_some_and(|t| t > bounce);
         let delivered = profile.deliveries_after_last_hard_bounce;
         if delivered == 0 && !engaged_since {
-            let mut detail = format!("hard bounce {}, no delivery since", day(bounce));
+            let mut detail = format!("hard bounce {}", day(bounce));
+            // See: #11 part 4: the code the class rests on, and a label it overrode.
+            match (
+                &profile.last_hard_bounce_code,
+                profile.last_hard_bounce_relabelled,
+            ) {
+                (Some(code), true) => detail.push_str(&format!(
+                    " ({code}; the service labelled it otherwise, the code decides)"
+                )),
+                (Some(code), false) => detail.push_str(&format!(" ({code})")),
+                _ => {}
+            }
+            detail.push_str(", no delivery since");
             if profile.hard_bounces > 1 {
                 detail.push_str(&format!(
                     " ({} since {})",
@@ -144,6 +156,19 @@ pub fn evaluate(
             ),
         };
         findings.push(Finding::new(Reason::Inactive, detail));
+    }
+    // See: #11 part 5
+    let streak = profile.soft_bounce_streak;
+    if rules.soft_bounce_streak > 0 && streak >= u64::from(rules.soft_bounce_streak) {
+        let since = match profile.last_delivery {
+            Some(t) => format!("since the last delivery {}", day(t)),
+            None => "and never a delivery".to_owned(),
+        };
+        let last = profile.last_soft_bounce.map_or_else(|| "?".to_owned(), day);
+        findings.push(Finding::new(
+            Reason::RepeatedSoftBounce,
+            format!("{streak} soft bounces {since} (last {last})"),
+        ));
     }
     findings.sort_by_key(|f| f.reason);
     Evaluation {

@@ -301,13 +301,18 @@ fn esp_synonyms_across_several_files() {
             "{email}"
         );
     }
-    for email in [
-        "sg-blocked",
-        "mg-temporary",
-        "o-soft",
-        "o-softbounce",
-        "o-bounced-soft",
-    ] {
+    // See: #11 part 4: SendGrid's `blocked` bounce type is a block of the sender, never held
+    // against the recipient.
+    let blocked = p("sg-blocked@example.com");
+    assert_eq!(
+        (
+            blocked.sender_blocks,
+            blocked.soft_bounces,
+            blocked.hard_bounces
+        ),
+        (1, 0, 0)
+    );
+    for email in ["mg-temporary", "o-soft", "o-softbounce", "o-bounced-soft"] {
         let profile = p(&format!("{email}@example.com"));
         assert_eq!(
             (profile.soft_bounces, profile.hard_bounces),

@@ -14,6 +14,7 @@ mod cron_sample;
 mod dns;
 mod dns_clean;
 mod engagement;
+mod events_vendors;
 mod hardening;
 mod hostile_io;
 mod interrupt;
