@@ -17,10 +17,11 @@ use rayon::prelude::*;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::EventOptions;
 use super::dialect::{Dialect, Vocabulary};
+use super::fields::{events_of, unwrap};
 use super::fold::{Fold, Parsed, Record};
 use super::inspect::{engagement_error, read_error};
-use super::{EventOptions, parse};
 use crate::error::{Error, Result};
 
 /// Records folded at a time.
@@ -43,19 +44,21 @@ pub(super) enum Shape {
 pub(super) fn shape(start: &[u8]) -> Option<Shape> {
     let text = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
     let at = text.iter().position(|b| !b.is_ascii_whitespace())?;
-    match text[at] {
-        b'[' => Some(Shape::Array),
-        b'{' => {
-            let line = &text[at..];
-            let end = memchr::memchr(b'\n', line).unwrap_or(line.len());
-            if serde_json::from_slice::<serde::de::IgnoredAny>(&line[..end]).is_ok() {
-                Some(Shape::Lines)
-            } else {
-                Some(Shape::Documents)
-            }
-        }
-        _ => None,
+    let first = text[at];
+    if !matches!(first, b'[' | b'{') {
+        return None;
     }
+    // One complete value on the first line, and another value on the next: JSON lines (of
+    // objects, or of batches such as SendGrid's arrays).
+    let line = &text[at..];
+    let end = memchr::memchr(b'\n', line).unwrap_or(line.len());
+    let whole_line = serde_json::from_slice::<serde::de::IgnoredAny>(&line[..end]).is_ok();
+    let more = line[end..].iter().find(|b| !b.is_ascii_whitespace());
+    Some(match (first, whole_line, more) {
+        (b'{', true, _) | (b'[', true, Some(b'[' | b'{')) => Shape::Lines,
+        (b'[', ..) => Shape::Array,
+        _ => Shape::Documents,
+    })
 }
 
 /// The first record of a JSON log's head, for its dialect.
@@ -101,394 +104,6 @@ fn first_record(value: &Value) -> Option<Value> {
         }
     });
     found
-}
-
-/// Calls `f` with every event record inside `value`: the elements of a batch (an array,
-/// `items`, `emails`, `events`, `Records`), the message of an SNS notification, a Mailgun
-/// webhook's `event-data`.
-fn unwrap(value: &Value, f: &mut dyn FnMut(&Value)) {
-    match value {
-        Value::Array(items) => items.iter().for_each(|v| unwrap(v, f)),
-        Value::Object(map) => {
-            if let Some(inner) = map.get("event-data") {
-                return unwrap(inner, f);
-            }
-            if map.get("Type").and_then(Value::as_str) == Some("Notification")
-                && let Some(Ok(inner)) = map
-                    .get("Message")
-                    .and_then(Value::as_str)
-                    .map(serde_json::from_str::<Value>)
-            {
-                return unwrap(&inner, f);
-            }
-            let is_event = [
-                "event",
-                "eventType",
-                "notificationType",
-                "RecordType",
-                "msys",
-            ]
-            .iter()
-            .any(|k| map.contains_key(*k));
-            if !is_event {
-                for key in ["items", "events", "Records", "emails", "data"] {
-                    if let Some(Value::Array(items)) = map.get(key) {
-                        return items.iter().for_each(|v| unwrap(v, f));
-                    }
-                }
-            }
-            f(value);
-        }
-        _ => f(value),
-    }
-}
-
-/// A value as text for a cell (strings as they are, booleans and numbers written out).
-fn text(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
-    match value {
-        Value::String(s) => Some(s.as_str().into()),
-        Value::Bool(true) => Some("true".into()),
-        Value::Bool(false) => Some("false".into()),
-        Value::Number(n) => Some(n.to_string().into()),
-        _ => None,
-    }
-}
-
-/// The value at a dotted path (`mail.destination`, `delivery-status.code`).
-fn at_path<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
-    if let Some(found) = value.get(path) {
-        return Some(found);
-    }
-    path.split('.').try_fold(value, |v, key| v.get(key))
-}
-
-/// The first of `keys` present in `value`.
-fn first<'v>(value: &'v Value, keys: &[&str]) -> Option<&'v Value> {
-    keys.iter().find_map(|k| at_path(value, k))
-}
-
-/// A time value: a number (Unix time of any unit) or text ([`parse::timestamp`]).
-fn time(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-            .map(parse::unix_seconds),
-        Value::String(s) => parse::timestamp(s),
-        _ => None,
-    }
-}
-
-const EMAILS: &[&str] = &[
-    "email",
-    "recipient",
-    "Email",
-    "Recipient",
-    "email_address",
-    "Email Address",
-    "rcpt_to",
-    "address",
-];
-const EVENTS: &[&str] = &[
-    "event",
-    "Event",
-    "event_type",
-    "eventType",
-    "action",
-    "metric",
-    "Metric Name",
-    "type",
-];
-const TIMES: &[&str] = &[
-    "timestamp",
-    "time",
-    "ts_event",
-    "ts",
-    "date",
-    "event_time",
-    "occurred_at",
-    "datetime",
-    "Timestamp",
-];
-const MACHINES: &[&str] = &[
-    "machine",
-    "sg_machine_open",
-    "Apple Privacy Open",
-    "apple_privacy_open",
-    "is_machine",
-];
-const LABELS: &[&str] = &[
-    "bounce_type",
-    "severity",
-    "hard_bounce",
-    "bounce_class",
-    "bounceType",
-    "Type",
-    "type",
-];
-const DETAILS: &[&str] = &[
-    "status",
-    "diagnostic_code",
-    "diagnosticCode",
-    "raw_reason",
-    "reason",
-    "response",
-    "error",
-    "Details",
-    "description",
-];
-
-/// Calls `f` with each event of one record, read by `dialect`'s field paths (`options`'
-/// columns first, as dotted paths).
-fn events_of(record: &Value, dialect: Dialect, options: &EventOptions, f: &mut dyn FnMut(&Record)) {
-    let user = |path: &Option<String>, keys: &'static [&'static str]| -> Vec<String> {
-        match path {
-            Some(p) => vec![p.clone()],
-            None => keys.iter().map(|k| (*k).to_owned()).collect(),
-        }
-    };
-    match dialect {
-        Dialect::Ses => return ses(record, f),
-        Dialect::Sparkpost => {
-            if let Some(Value::Object(msys)) = record.get("msys")
-                && let Some(inner) = msys.values().next()
-            {
-                let detail = first(inner, &["raw_reason", "reason", "error_code"]);
-                let detail = detail.and_then(text);
-                let label = inner.get("bounce_class").and_then(text);
-                f(&Record {
-                    email: inner.get("rcpt_to").and_then(Value::as_str),
-                    event: inner.get("type").and_then(Value::as_str),
-                    label: label.as_deref(),
-                    detail: detail.as_deref(),
-                    ts: time(inner.get("timestamp")),
-                    machine: None,
-                    row: None,
-                });
-                return;
-            }
-        }
-        Dialect::Postmark => {
-            let kind = record.get("RecordType").and_then(Value::as_str);
-            let event = match kind {
-                Some("SubscriptionChange") => {
-                    match record.get("SuppressSending").and_then(Value::as_bool) {
-                        Some(true) => Some("unsubscribe"),
-                        _ => Some("resubscribe"),
-                    }
-                }
-                other => other,
-            };
-            let label = record.get("Type").and_then(Value::as_str);
-            f(&Record {
-                email: first(record, &["Email", "Recipient"]).and_then(Value::as_str),
-                event,
-                label: if kind == Some("Bounce") { label } else { None },
-                detail: record.get("Details").and_then(Value::as_str),
-                ts: time(first(
-                    record,
-                    &["BouncedAt", "DeliveredAt", "ReceivedAt", "ChangedAt"],
-                )),
-                machine: None,
-                row: None,
-            });
-            return;
-        }
-        Dialect::Mailgun => {
-            let reason = record.get("reason").and_then(Value::as_str);
-            let status = record.get("delivery-status");
-            let combined = status.map(|s| {
-                ["code", "message", "description"]
-                    .iter()
-                    .filter_map(|k| s.get(*k).and_then(text))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            });
-            let detail = match reason {
-                Some(r) if r.starts_with("suppress-") => Some(r),
-                _ => combined.as_deref(),
-            };
-            f(&Record {
-                email: record.get("recipient").and_then(Value::as_str),
-                event: record.get("event").and_then(Value::as_str),
-                label: record.get("severity").and_then(Value::as_str),
-                detail,
-                ts: time(record.get("timestamp")),
-                machine: None,
-                row: None,
-            });
-            return;
-        }
-        Dialect::Mailchimp => {
-            if let Some(Value::Array(activity)) = record.get("activity") {
-                let email = record.get("email_address").and_then(Value::as_str);
-                for item in activity {
-                    f(&Record {
-                        email,
-                        event: item.get("action").and_then(Value::as_str),
-                        label: item.get("type").and_then(Value::as_str),
-                        detail: None,
-                        ts: time(item.get("timestamp")),
-                        machine: None,
-                        row: None,
-                    });
-                }
-                return;
-            }
-        }
-        _ => {}
-    }
-    let get = |keys: Vec<String>| keys.iter().find_map(|k| at_path(record, k)).and_then(text);
-    let email = get(user(&options.email_column, EMAILS));
-    let event = get(user(&options.event_column, EVENTS));
-    let label_keys: Vec<String> = LABELS
-        .iter()
-        .filter(|k| Some(**k) != event_key(record, options))
-        .map(|k| (*k).to_owned())
-        .collect();
-    let label = get(label_keys);
-    let detail = get(user(&None, DETAILS));
-    let machine = first(record, MACHINES).and_then(|v| match v {
-        Value::Bool(b) => Some(*b),
-        other => text(other).and_then(|t| parse::boolean(&t)),
-    });
-    let ts = match &options.time_column {
-        Some(path) => time(at_path(record, path)),
-        None => time(first(record, TIMES)),
-    };
-    f(&Record {
-        email: email.as_deref(),
-        event: event.as_deref(),
-        label: label.as_deref(),
-        detail: detail.as_deref(),
-        ts,
-        machine,
-        row: None,
-    });
-}
-
-/// The key the event name was read from (not also a bounce label).
-fn event_key(record: &Value, options: &EventOptions) -> Option<&'static str> {
-    if options.event_column.is_some() {
-        return None;
-    }
-    EVENTS
-        .iter()
-        .copied()
-        .find(|k| at_path(record, k).is_some())
-}
-
-/// Amazon SES: `eventType` (event publishing) or `notificationType` (feedback
-/// notifications); recipients from `bounce.bouncedRecipients`, `complaint.complainedRecipients`,
-/// `delivery.recipients`, else `mail.destination`.
-fn ses(record: &Value, f: &mut dyn FnMut(&Record)) {
-    let kind = first(record, &["eventType", "notificationType"]).and_then(Value::as_str);
-    let destination = || -> Vec<&str> {
-        match at_path(record, "mail.destination") {
-            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        }
-    };
-    let mail_time = time(at_path(record, "mail.timestamp"));
-    match kind {
-        Some("Bounce") => {
-            let bounce = record.get("bounce");
-            let label = bounce
-                .and_then(|b| b.get("bounceType"))
-                .and_then(Value::as_str);
-            let ts = time(bounce.and_then(|b| b.get("timestamp"))).or(mail_time);
-            if let Some(Value::Array(list)) = bounce.and_then(|b| b.get("bouncedRecipients")) {
-                for r in list {
-                    let detail = match (r.get("status"), r.get("diagnosticCode")) {
-                        (Some(s), Some(d)) => {
-                            text(s).map(|s| format!("{s} {}", text(d).unwrap_or_default()))
-                        }
-                        (Some(s), None) => text(s).map(|s| s.into_owned()),
-                        (None, Some(d)) => text(d).map(|s| s.into_owned()),
-                        (None, None) => None,
-                    };
-                    emit(
-                        f,
-                        r.get("emailAddress").and_then(Value::as_str),
-                        Some("bounce"),
-                        label,
-                        detail.as_deref(),
-                        ts,
-                    );
-                }
-            }
-        }
-        Some("Complaint") => {
-            let complaint = record.get("complaint");
-            let ts = time(complaint.and_then(|c| c.get("timestamp"))).or(mail_time);
-            if let Some(Value::Array(list)) = complaint.and_then(|c| c.get("complainedRecipients"))
-            {
-                for r in list {
-                    let email = r.get("emailAddress").and_then(Value::as_str);
-                    emit(f, email, Some("complaint"), None, None, ts);
-                }
-            }
-        }
-        Some("Subscription") => {
-            // Unsubscribed from everything, or from a topic: either way an unsubscribe.
-            let ts = time(at_path(record, "subscription.timestamp")).or(mail_time);
-            let unsubscribed = at_path(record, "subscription.newTopicPreferences.unsubscribeAll")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-                || matches!(
-                    at_path(record, "subscription.newTopicPreferences.topicSubscriptionStatus"),
-                    Some(Value::Array(topics)) if topics.iter().any(|t| t.get("subscriptionStatus").and_then(Value::as_str) == Some("OptOut"))
-                );
-            let event = if unsubscribed {
-                "unsubscribe"
-            } else {
-                "resubscribe"
-            };
-            for email in destination() {
-                emit(f, Some(email), Some(event), None, None, ts);
-            }
-        }
-        Some(other) => {
-            let (object, recipients) = match other {
-                "Delivery" => ("delivery", Some("delivery.recipients")),
-                "Open" => ("open", None),
-                "Click" => ("click", None),
-                "Send" => ("send", None),
-                "Reject" => ("reject", None),
-                "DeliveryDelay" => ("deliveryDelay", None),
-                _ => ("", None),
-            };
-            let ts = time(at_path(record, &format!("{object}.timestamp"))).or(mail_time);
-            let list: Vec<&str> = match recipients.and_then(|p| at_path(record, p)) {
-                Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-                _ => destination(),
-            };
-            for email in list {
-                emit(f, Some(email), Some(other), None, None, ts);
-            }
-        }
-        None => emit(f, None, None, None, None, mail_time),
-    }
-}
-
-/// Calls `f` with one event of an SES record.
-fn emit(
-    f: &mut dyn FnMut(&Record),
-    email: Option<&str>,
-    event: Option<&str>,
-    label: Option<&str>,
-    detail: Option<&str>,
-    ts: Option<i64>,
-) {
-    f(&Record {
-        email,
-        event,
-        label,
-        detail,
-        ts,
-        machine: None,
-        row: None,
-    });
 }
 
 /// Reading one JSON log into the fold.
@@ -718,5 +333,86 @@ impl<'de> Visitor<'de> for &mut Streaming<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::engagement::{EngagementRules, LogStats};
+
+    #[test]
+    fn shapes_from_the_first_bytes() {
+        assert_eq!(shape(b"  [{\"a\":1},\n{\"a\":2}]"), Some(Shape::Array));
+        assert_eq!(shape(b"[{\"a\":1},{\"a\":2}]"), Some(Shape::Array));
+        assert_eq!(shape(b"{\"a\":1}\n{\"a\":2}\n"), Some(Shape::Lines));
+        assert_eq!(shape(b"[{\"a\":1}]\n[{\"a\":2}]\n"), Some(Shape::Lines));
+        assert_eq!(shape(b"\xEF\xBB\xBF{\n \"items\": []\n}\n"), Some(Shape::Documents));
+        assert_eq!(shape(b"email,event\n"), None);
+    }
+
+    fn load(name: &str, bytes: &[u8]) -> crate::error::Result<(Vec<(u128, String)>, LogStats)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (profiles, mut stats) = super::super::read::load_with(
+            &[path],
+            &EngagementRules::default(),
+            &EventOptions::default(),
+            1 << 20,
+        )?;
+        stats.files = vec![PathBuf::new()];
+        stats.per_file.iter_mut().for_each(|f| f.format = "");
+        let mut all: Vec<(u128, String)> = profiles
+            .iter()
+            .map(|(k, p)| (*k, format!("{p:?}")))
+            .collect();
+        all.sort();
+        Ok((all, stats))
+    }
+
+    // See: #11 part 1
+    #[test]
+    fn an_array_streams_past_a_batch_as_json_lines_do() {
+        let records: Vec<String> = (0..BATCH + 10)
+            .map(|i| {
+                let event = ["sent", "delivered", "open", "bounce"][i % 4];
+                format!(
+                    r#"{{"email":"u{}@example.com","event":"{event}","timestamp":{},"status":"{}"}}"#,
+                    i % 97,
+                    1_700_000_000 + i,
+                    if i % 8 == 3 { "5.2.2" } else { "" }
+                )
+            })
+            .collect();
+        let array = format!("[\n{}\n]\n", records.join(",\n"));
+        let lines = records.join("\n") + "\n";
+        let from_array = load("a.json", array.as_bytes()).unwrap();
+        let from_lines = load("l.json", lines.as_bytes()).unwrap();
+        assert_eq!(from_array.0, from_lines.0);
+        assert_eq!(from_array.1.rows_read, (BATCH + 10) as u64);
+        assert_eq!(from_array.1.bounces, from_lines.1.bounces);
+        assert!(from_array.1.bounces.soft > 0 && from_array.1.bounces.hard > 0);
+    }
+
+    #[test]
+    fn a_line_that_is_not_json_is_counted_with_its_line() {
+        let text = "{\"email\":\"a@example.com\",\"event\":\"sent\",\"timestamp\":1700000000}\n\
+                    {\"email\": secret@example.com}\n\
+                    {\"email\":\"a@example.com\",\"event\":\"open\",\"timestamp\":1700000001}\n";
+        let (_, stats) = load("l.ndjson", text.as_bytes()).unwrap();
+        assert_eq!(stats.unparsed.bad_record, 1);
+        assert_eq!(stats.first_unparsed[0].line, 2);
+        assert_eq!(stats.rows_used, 2);
+    }
+
+    #[test]
+    fn a_broken_array_names_line_and_column_never_content() {
+        let text = "[\n{\"email\":\"a@example.com\",\"event\":\"sent\",\"timestamp\":1},\n{\"email\": secret-value}\n]";
+        let message = load("b.json", text.as_bytes()).unwrap_err().to_string();
+        assert!(message.contains("line 3 column"), "{message}");
+        assert!(!message.contains("secret"), "{message}");
     }
 }

@@ -12,6 +12,7 @@ mod cast;
 mod checks;
 mod chunk;
 mod dialect;
+mod fields;
 mod fold;
 mod inspect;
 mod json;

@@ -240,7 +240,7 @@ pub(super) fn load(
 }
 
 /// [`load`] with CSV chunks of `chunk_bytes`.
-fn load_with(
+pub(super) fn load_with(
     paths: &[PathBuf],
     rules: &EngagementRules,
     options: &EventOptions,
