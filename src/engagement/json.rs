@@ -349,7 +349,10 @@ mod tests {
         assert_eq!(shape(b"[{\"a\":1},{\"a\":2}]"), Some(Shape::Array));
         assert_eq!(shape(b"{\"a\":1}\n{\"a\":2}\n"), Some(Shape::Lines));
         assert_eq!(shape(b"[{\"a\":1}]\n[{\"a\":2}]\n"), Some(Shape::Lines));
-        assert_eq!(shape(b"\xEF\xBB\xBF{\n \"items\": []\n}\n"), Some(Shape::Documents));
+        assert_eq!(
+            shape(b"\xEF\xBB\xBF{\n \"items\": []\n}\n"),
+            Some(Shape::Documents)
+        );
         assert_eq!(shape(b"email,event\n"), None);
     }
 

@@ -1,0 +1,120 @@
+//! Engagement profiles that leave the machine: a documented, mergeable Parquet profile, the
+//! normalised event table, and the same aggregation as SQL (issue 14 parts 1–4).
+//!
+//! Consumes event logs (through [`crate::engagement`], which folds them) or profile files;
+//! produces `profiles.parquet` ([`compute`], [`parquet::write`]), `events.parquet`
+//! ([`normalize::write_events`]), the SQL text ([`sql::query`]) and, for `clean --profiles`,
+//! a [`History`] equal to the one the logs themselves give ([`load_history`]). Never touches
+//! the network; messages name files, columns and rows, never an address.
+
+pub mod merge;
+pub mod normalize;
+pub mod parquet;
+pub mod schema;
+pub mod sql;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::engagement::{
+    EngagementRules, EventOptions, EventSink, History, Keeper, KeptEvents, LogStats,
+};
+use crate::error::{Error, Result};
+use schema::Stored;
+
+/// Remembers the normalised address of every key (the fold keeps only keys).
+#[derive(Default)]
+struct Names(Mutex<HashMap<u128, Box<str>>>);
+
+impl EventSink for Names {
+    fn take(&self, events: &KeptEvents) {
+        if let Ok(mut names) = self.0.lock() {
+            for event in events.iter() {
+                names.entry(event.key).or_insert_with(|| event.email.into());
+            }
+        }
+    }
+}
+
+/// Profiles of the logs, in the stored form, sorted by address, with the logs' counts.
+///
+/// # Errors
+/// As [`History::load_with`].
+pub fn compute(
+    paths: &[PathBuf],
+    rules: &EngagementRules,
+    options: &EventOptions,
+) -> Result<(Vec<(Box<str>, Stored)>, LogStats)> {
+    let names = Arc::new(Names::default());
+    let options = EventOptions {
+        keep: Some(Keeper(names.clone())),
+        ..options.clone()
+    };
+    let history = History::load_with(paths, rules, &options)?;
+    let mut names = names
+        .0
+        .lock()
+        .map(|mut n| std::mem::take(&mut *n))
+        .unwrap_or_default();
+    let stats = history.stats().clone();
+    let from_sent = stats.sends_counted_from != "delivered";
+    let any_sent = from_sent && history.iter().any(|(_, p)| p.sends > 0);
+    let mut profiles: Vec<(Box<str>, Stored)> = history
+        .iter()
+        .filter_map(|(key, p)| {
+            let email = names.remove(key)?;
+            Some((email, Stored::from_profile(p, from_sent, any_sent)))
+        })
+        .collect();
+    profiles.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok((profiles, stats))
+}
+
+/// Reads profile files and merges them (see [`merge`]).
+///
+/// # Errors
+/// When a file cannot be read, repeats an address, or overlaps another in time.
+pub fn read_merged(paths: &[PathBuf]) -> Result<Vec<(Box<str>, Stored)>> {
+    let mut merger = merge::Merger::default();
+    for path in paths {
+        let file = merger.file(path.clone());
+        for (row, (email, stored)) in parquet::read(path)?.into_iter().enumerate() {
+            let row = row as u64 + 1;
+            let Some(address) = crate::normalize::normalize(&email) else {
+                return Err(Error::Profiles {
+                    path: path.clone(),
+                    message: format!(
+                        "row {row}: the `email` column holds no address (empty, no `@`, or a domain that is not a host name)"
+                    ),
+                });
+            };
+            merger.add(address.key(), address.as_str(), stored, file, row)?;
+        }
+    }
+    merger.finish()
+}
+
+/// The history `clean --profiles FILE…` decides with: the files merged, and deliveries
+/// standing in for sends only when no file counted a `sent` event (as with the logs).
+///
+/// # Errors
+/// As [`read_merged`].
+pub fn load_history(paths: &[PathBuf]) -> Result<History> {
+    let merged = read_merged(paths)?;
+    let uses_sent = merged.iter().any(|(_, s)| s.profile.sends > 0)
+        || !merged.iter().any(|(_, s)| s.profile.deliveries > 0);
+    let stats = LogStats {
+        files: paths.to_vec(),
+        distinct_addresses: merged.len() as u64,
+        sends_counted_from: if uses_sent { "sent" } else { "delivered" },
+        ..LogStats::default()
+    };
+    let profiles = merged.into_iter().map(move |(email, stored)| {
+        (
+            crate::normalize::key(&email),
+            stored.into_profile(uses_sent),
+        )
+    });
+    Ok(History::from_profiles(profiles, stats))
+}
