@@ -26,3 +26,4 @@ mod shared_cache;
 mod support;
 mod tests;
 mod wait;
+mod warehouse;
