@@ -271,7 +271,11 @@ impl Decider {
         let suppression = SuppressionSet::load(&config.suppress)?;
         let history = if !config.profiles.is_empty() {
             // See: #14 part 4: profiles computed beforehand stand for the logs.
-            crate::profile::load_history(&config.profiles)?
+            let history = crate::profile::load_history(&config.profiles, config.as_of)?;
+            for warning in &history.stats().warnings {
+                warn(warning);
+            }
+            history
         } else if config.engagement.is_empty() {
             History::empty()
         } else {

@@ -192,3 +192,80 @@ impl Merger {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engagement::Profile;
+
+    fn stored(profile: Profile) -> Stored {
+        Stored {
+            profile,
+            delivered_since_engagement: Some(0),
+        }
+    }
+
+    // See: #14 part 1
+    #[test]
+    fn order_dependent_fields_follow_the_later_shard() {
+        // a: two deliveries, no hard bounce; b: one delivery after a hard bounce.
+        let a = stored(Profile {
+            deliveries: 2,
+            last_delivery: Some(20),
+            soft_bounce_streak: 1,
+            sends_since_engagement: 3,
+            first_event: Some(10),
+            last_event: Some(20),
+            ..Profile::default()
+        });
+        let b = stored(Profile {
+            deliveries: 1,
+            hard_bounces: 1,
+            last_hard_bounce: Some(30),
+            last_hard_bounce_code: Some("5.1.1".into()),
+            deliveries_after_last_hard_bounce: 1,
+            soft_bounces: 2,
+            soft_bounce_streak: 2,
+            sends_since_engagement: 4,
+            first_event: Some(30),
+            last_event: Some(40),
+            ..Profile::default()
+        });
+        let m = merge_pair(&a, &b).profile;
+        assert_eq!(m.deliveries, 3);
+        assert_eq!(m.deliveries_after_last_hard_bounce, 1);
+        // No delivery in b: the streak goes on from a's.
+        assert_eq!(m.soft_bounce_streak, 3);
+        // No engagement anywhere: every send counts.
+        assert_eq!(m.sends_since_engagement, 7);
+        assert_eq!(m.last_hard_bounce_code.as_deref(), Some("5.1.1"));
+        assert_eq!((m.first_event, m.last_event), (Some(10), Some(40)));
+        // Reversed roles: the hard bounce in the earlier shard, deliveries after it.
+        let m = merge_pair(&b, &a).profile;
+        assert_eq!(m.deliveries_after_last_hard_bounce, 1 + 2);
+        // a has a delivery: only its own streak.
+        assert_eq!(m.soft_bounce_streak, 1);
+        // Neither has a hard bounce: none after one.
+        let m = merge_pair(&a, &a).profile;
+        assert_eq!(m.deliveries_after_last_hard_bounce, 0);
+    }
+
+    #[test]
+    fn engagement_in_the_later_shard_restarts_the_count() {
+        let a = stored(Profile {
+            sends_since_engagement: 5,
+            ..Profile::default()
+        });
+        let mut b = stored(Profile {
+            last_human_open: Some(50),
+            sends_since_engagement: 1,
+            ..Profile::default()
+        });
+        b.delivered_since_engagement = None;
+        let m = merge_pair(&a, &b);
+        assert_eq!(m.profile.sends_since_engagement, 1);
+        assert_eq!(m.delivered_since_engagement, None);
+        let m = merge_pair(&b, &a);
+        assert_eq!(m.profile.sends_since_engagement, 6);
+    }
+}

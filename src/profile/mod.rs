@@ -14,6 +14,8 @@ pub mod schema;
 pub mod sql;
 
 use std::collections::HashMap;
+
+use chrono::NaiveDate;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -100,14 +102,32 @@ pub fn read_merged(paths: &[PathBuf]) -> Result<Vec<(Box<str>, Stored)>> {
 ///
 /// # Errors
 /// As [`read_merged`].
-pub fn load_history(paths: &[PathBuf]) -> Result<History> {
+pub fn load_history(paths: &[PathBuf], as_of: NaiveDate) -> Result<History> {
     let merged = read_merged(paths)?;
     let uses_sent = merged.iter().any(|(_, s)| s.profile.sends > 0)
         || !merged.iter().any(|(_, s)| s.profile.deliveries > 0);
+    // The logs' events from the day after `as_of` on would be ignored: profiles holding
+    // such events cannot give the same decisions.
+    let until = as_of
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp());
+    let later = merged
+        .iter()
+        .filter(|(_, s)| until.is_some_and(|u| s.profile.last_event.is_some_and(|t| t >= u)))
+        .count();
+    let mut warnings = Vec::new();
+    if later > 0 {
+        warnings.push(format!(
+            "{later} of {} profiles hold events after --as-of {as_of}, which `clean --engagement` would ignore; compute the profiles with `listwash profiles --as-of {as_of}` (or normalise the events with `listwash events normalize --as-of {as_of}`) for the same decisions",
+            merged.len()
+        ));
+    }
     let stats = LogStats {
         files: paths.to_vec(),
         distinct_addresses: merged.len() as u64,
         sends_counted_from: if uses_sent { "sent" } else { "delivered" },
+        warnings,
         ..LogStats::default()
     };
     let profiles = merged.into_iter().map(move |(email, stored)| {

@@ -276,6 +276,36 @@ pub static FIELDS: &[Field] = &[
     field!(time last_event, Max, "MAX(ts)", "the last event"),
 ];
 
+impl Kind {
+    /// The column's type as the README's table gives it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Count => "Int64",
+            Kind::MaybeCount => "Int64, nullable",
+            Kind::Time => "Int64 (Unix s), nullable",
+            Kind::Code => "String, nullable",
+            Kind::Flag => "Boolean",
+        }
+    }
+}
+
+/// The README's table of the profile columns (a test keeps the README in step).
+pub fn markdown_table() -> String {
+    let mut table = String::from(
+        "| column | type | holds | merge of shards |\n| --- | --- | --- | --- |\n| `email` | String | the normalised address | the key |\n",
+    );
+    for f in FIELDS {
+        table.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            f.name,
+            f.kind.describe(),
+            f.doc,
+            f.merge.describe()
+        ));
+    }
+    table
+}
+
 /// The field named `name`.
 pub fn field(name: &str) -> Option<&'static Field> {
     FIELDS.iter().find(|f| f.name == name)
@@ -361,6 +391,17 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), FIELDS.len(), "two columns share a name");
+    }
+
+    // See: #14 part 1
+    #[test]
+    fn the_readme_documents_every_column_and_its_merge_rule() {
+        let readme = include_str!("../../README.md");
+        let table = markdown_table();
+        assert!(
+            readme.contains(&table),
+            "the README's profile table is out of date; it should read:\n{table}"
+        );
     }
 
     #[test]

@@ -320,3 +320,68 @@ fn events_normalize_writes_usable_events_normalised() {
         ]
     );
 }
+
+// See: #14 part 4
+#[test]
+fn profiles_with_events_after_as_of_are_flagged() {
+    let log = "email,event,timestamp\n\
+               ann@example.com,sent,2026-01-01T00:00:00Z\n\
+               ann@example.com,open,2027-01-01T00:00:00Z\n";
+    let run = TestRun::new()
+        .file("log.csv", log)
+        .args([
+            "profiles",
+            "-q",
+            "{dir}/log.csv",
+            "--out",
+            "{dir}/p.parquet",
+        ])
+        .run();
+    let profiles = run.path("p.parquet");
+    let result = TestRun::new()
+        .file("in.csv", "email\nann@example.com\n")
+        .args([
+            "clean",
+            "{dir}/in.csv",
+            "--out-dir",
+            "{dir}/out",
+            "--no-dns",
+            "--as-of",
+            "2026-11-01",
+        ])
+        .args([
+            "--profiles",
+            &profiles.display().to_string(),
+            "--progress",
+            "never",
+        ])
+        .expect_stderr_contains("1 of 1 profiles hold events after --as-of 2026-11-01")
+        .stderr_allowed()
+        .run();
+    assert_eq!(result.report()["engagement"]["source"], "profiles");
+}
+
+// See: #14 part 4
+#[test]
+fn a_profile_file_without_a_column_is_refused_by_name() {
+    let run = TestRun::new()
+        .file(
+            "log.csv",
+            "email,event,timestamp\nann@example.com,sent,2026-01-01T00:00:00Z\n",
+        )
+        .args([
+            "events",
+            "normalize",
+            "-q",
+            "{dir}/log.csv",
+            "--out",
+            "{dir}/e.parquet",
+        ])
+        .run();
+    // An event table is not a profile file.
+    TestRun::new()
+        .file("in.csv", "email\nann@example.com\n")
+        .expect_status(1)
+        .expect_stderr_contains("e.parquet: no `sent` column")
+        .clean(&["--profiles", &run.path("e.parquet").display().to_string()]);
+}
