@@ -143,7 +143,7 @@ pub(crate) struct EventArgs {
     /// The logs' time column (a dotted field path in JSON logs).
     #[arg(long, value_name = "NAME")]
     pub(crate) events_time_column: Option<String>,
-    /// No summary line on stderr.
+    /// No summary line or warnings on stderr.
     #[arg(long, short)]
     pub(crate) quiet: bool,
 }

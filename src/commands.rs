@@ -46,8 +46,14 @@ pub(crate) fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Completions(args) => done(generated::completions(args.shell)),
         Command::Man => done(generated::man()),
         // See: #14 parts 2-3.
-        Command::Profiles(args) => done(profiles::profiles(args, warn_sink(false))),
-        Command::Events(args) => done(profiles::events(args, warn_sink(false))),
+        Command::Profiles(args) => {
+            let warn = warn_sink(args.events.quiet);
+            done(profiles::profiles(args, warn))
+        }
+        Command::Events(args) => {
+            let warn = warn_sink(args.events.quiet);
+            done(profiles::events(args, warn))
+        }
     }
 }
 

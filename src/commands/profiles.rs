@@ -43,7 +43,8 @@ pub(crate) fn profiles(args: ProfilesArgs, warn: WarnSink) -> Result<(), Error> 
         profiles
     };
     profile::parquet::write(&out, &profiles)?;
-    if !args.events.quiet {
+    // The one summary line (text mode only: JSON logs carry no free text).
+    if !args.events.quiet && !crate::json_logs() {
         crate::say(&format!(
             "listwash: wrote {} profiles to {}",
             profiles.len(),
@@ -61,7 +62,7 @@ pub(crate) fn events(args: EventsArgs, warn: WarnSink) -> Result<(), Error> {
     for warning in &stats.warnings {
         warn(warning);
     }
-    if !args.events.quiet {
+    if !args.events.quiet && !crate::json_logs() {
         crate::say(&format!(
             "listwash: wrote {rows} events to {} ({} read; ignored, dropped, unreadable and later ones left out)",
             listwash::render::escape_controls(&args.out.display().to_string()),
