@@ -433,6 +433,34 @@ mod tests {
         }
     }
 
+    // See: #11 part 3
+    #[test]
+    fn event_names_map_to_known_kinds_only() {
+        let rules = RuleSet::parse(
+            "[engagement.event_names]\nZugestellt = \"delivered\"\n",
+            Path::new("r.toml"),
+        )
+        .unwrap();
+        assert_eq!(rules.engagement.event_names["Zugestellt"], "delivered");
+        let err = RuleSet::parse(
+            "[engagement.event_names]\nZugestellt = \"arrived\"\n",
+            Path::new("r.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("engagement.event_names") && err.contains("machine_open"),
+            "{err}"
+        );
+        let err = RuleSet::parse(
+            "[engagement]\nsoft_bounce_streak = 2000000\n",
+            Path::new("r.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("engagement.soft_bounce_streak"), "{err}");
+    }
+
     // See: #16 item 16
     #[test]
     fn empty_canaries_and_inverted_ttl_bounds_are_errors() {

@@ -194,15 +194,15 @@ fn by_enhanced(class: u32, subject: u32, detail: u32) -> Option<BounceClass> {
     use BounceClass::*;
     match (class, subject, detail) {
         (4, ..) => Some(Soft),
-        (5, 1, 7 | 8) => Some(Sender),     // the sender's address
-        (5, 1, _) => Some(Hard), // bad destination mailbox or system (5.1.1, 5.1.2, 5.1.10)
-        (5, 2, 3) => Some(Sender), // message too long for the recipient: content
-        (5, 2, _) => Some(Soft), // mailbox status: full (5.2.2), disabled (5.2.1), …
-        (5, 3, 4) => Some(Sender), // message too big for the system
-        (5, 3, _) => Some(Soft), // mail system status
-        (5, 4, 4) => Some(Hard), // unable to route: no such domain
-        (5, 4, _) => Some(Soft), // network and routing
-        (5, 5 | 6 | 7, _) => Some(Sender), // protocol, content, security and policy
+        (5, 1, 7 | 8) => Some(Sender), // the sender's address
+        (5, 1, _) => Some(Hard),       // bad destination mailbox or system (5.1.1, 5.1.2, 5.1.10)
+        (5, 2, 3) => Some(Sender),     // message too long for the recipient: content
+        (5, 2, _) => Some(Soft),       // mailbox status: full (5.2.2), disabled (5.2.1), …
+        (5, 3, 4) => Some(Sender),     // message too big for the system
+        (5, 3, _) => Some(Soft),       // mail system status
+        (5, 4, 4) => Some(Hard),       // unable to route: no such domain
+        (5, 4, _) => Some(Soft),       // network and routing
+        (5, 5..=7, _) => Some(Sender), // protocol, content, security and policy
         _ => None,
     }
 }

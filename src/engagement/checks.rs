@@ -52,6 +52,11 @@ pub(super) fn check_files(
             .map(|(name, n)| format!("`{name}` ({n})"))
             .collect::<Vec<_>>()
             .join(", ");
+        let named = if named.is_empty() {
+            "no event name found".to_owned()
+        } else {
+            named
+        };
         let rows = counts.rows_read;
         if rows > 0 && counts.known == 0 {
             return Err(engagement_error(
@@ -95,4 +100,28 @@ pub(super) fn check_files(
         ));
     }
     Ok((stats, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engagement::fold::HIDDEN_NAME;
+
+    // See: #11 part 7: event names are shown, addresses never.
+    #[test]
+    fn unknown_names_are_escaped_ranked_and_never_addresses() {
+        let mut counts = Counts::default();
+        counts.unknown_name("Zugestellt", 3);
+        counts.unknown_name("jane@example.com", 5);
+        counts.unknown_name("Ge\u{1b}[31m", 4);
+        let top = top_unknown(&counts);
+        assert_eq!(
+            top,
+            [
+                (HIDDEN_NAME.to_owned(), 5),
+                ("Ge\\u{1b}[31m".to_owned(), 4),
+                ("Zugestellt".to_owned(), 3)
+            ]
+        );
+    }
 }

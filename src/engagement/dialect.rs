@@ -136,6 +136,33 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// The dialect of a JSON log whose first record does not fit in its head (a pretty-printed
+    /// document): the keys quoted in the text.
+    pub(crate) fn from_text(text: &[u8]) -> Dialect {
+        let has = |key: &str| memchr::memmem::find(text, format!("\"{key}\"").as_bytes()).is_some();
+        if has("eventType") || has("notificationType") {
+            Dialect::Ses
+        } else if has("msys") {
+            Dialect::Sparkpost
+        } else if has("RecordType") {
+            Dialect::Postmark
+        } else if has("sg_event_id") || has("sg_message_id") || has("sg_machine_open") {
+            Dialect::Sendgrid
+        } else if has("mj_campaign_id") || has("mj_message_id") {
+            Dialect::Mailjet
+        } else if has("log-level") || has("delivery-status") || has("event-data") {
+            Dialect::Mailgun
+        } else if has("activity") && has("email_address") {
+            Dialect::Mailchimp
+        } else if has("ts_event") {
+            Dialect::Brevo
+        } else {
+            Dialect::Generic
+        }
+    }
+}
+
 /// One event as the rules see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Classified {
@@ -291,7 +318,12 @@ impl Vocabulary {
         let Some(folded) = parse::fold(name, &mut buffer) else {
             return Classified::plain(Event::Unknown);
         };
-        let kind = match self.names.get(folded) {
+        let named = if self.names.is_empty() {
+            None
+        } else {
+            self.names.get(folded)
+        };
+        let kind = match named {
             Some(kind) => Some(*kind),
             // Mailjet's `sent`: accepted by the receiving server.
             None if dialect == Dialect::Mailjet && folded == b"sent" => {

@@ -70,6 +70,9 @@ fn at_path<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     if let Some(found) = value.get(path) {
         return Some(found);
     }
+    if !path.contains('.') {
+        return None;
+    }
     path.split('.').try_fold(value, |v, key| v.get(key))
 }
 
@@ -90,7 +93,26 @@ fn time(value: Option<&Value>) -> Option<i64> {
     }
 }
 
-const EMAILS: &[&str] = &[
+/// Keys of envelopes, batches and nested records: an object holding one is read by the
+/// general path (see [`super::flat`]).
+pub(super) const NESTED: &[&str] = &[
+    "event-data",
+    "Message",
+    "items",
+    "events",
+    "Records",
+    "emails",
+    "data",
+    "msys",
+    "mail",
+    "activity",
+    "eventType",
+    "notificationType",
+    "RecordType",
+];
+
+/// The keys of each cell in a flat record, most preferred first.
+pub(super) const EMAILS: &[&str] = &[
     "email",
     "recipient",
     "Email",
@@ -100,17 +122,18 @@ const EMAILS: &[&str] = &[
     "rcpt_to",
     "address",
 ];
-const EVENTS: &[&str] = &[
+pub(super) const EVENTS: &[&str] = &[
     "event",
     "Event",
     "event_type",
     "eventType",
     "action",
     "metric",
+    "Metric",
     "Metric Name",
     "type",
 ];
-const TIMES: &[&str] = &[
+pub(super) const TIMES: &[&str] = &[
     "timestamp",
     "time",
     "ts_event",
@@ -121,14 +144,14 @@ const TIMES: &[&str] = &[
     "datetime",
     "Timestamp",
 ];
-const MACHINES: &[&str] = &[
+pub(super) const MACHINES: &[&str] = &[
     "machine",
     "sg_machine_open",
     "Apple Privacy Open",
     "apple_privacy_open",
     "is_machine",
 ];
-const LABELS: &[&str] = &[
+pub(super) const LABELS: &[&str] = &[
     "bounce_type",
     "severity",
     "hard_bounce",
@@ -137,7 +160,7 @@ const LABELS: &[&str] = &[
     "Type",
     "type",
 ];
-const DETAILS: &[&str] = &[
+pub(super) const DETAILS: &[&str] = &[
     "status",
     "diagnostic_code",
     "diagnosticCode",
@@ -157,12 +180,6 @@ pub(super) fn events_of(
     options: &EventOptions,
     f: &mut dyn FnMut(&Record),
 ) {
-    let user = |path: &Option<String>, keys: &'static [&'static str]| -> Vec<String> {
-        match path {
-            Some(p) => vec![p.clone()],
-            None => keys.iter().map(|k| (*k).to_owned()).collect(),
-        }
-    };
     match dialect {
         Dialect::Ses => return ses(record, f),
         Dialect::Sparkpost => {
@@ -254,16 +271,22 @@ pub(super) fn events_of(
         }
         _ => {}
     }
-    let get = |keys: Vec<String>| keys.iter().find_map(|k| at_path(record, k)).and_then(text);
-    let email = get(user(&options.email_column, EMAILS));
-    let event = get(user(&options.event_column, EVENTS));
-    let label_keys: Vec<String> = LABELS
+    let pick = |given: &Option<String>, keys: &[&str]| match given {
+        Some(path) => at_path(record, path),
+        None => first(record, keys),
+    };
+    let email = pick(&options.email_column, EMAILS).and_then(text);
+    let event_key = match &options.event_column {
+        Some(_) => None,
+        None => EVENTS.iter().copied().find(|k| record.get(*k).is_some()),
+    };
+    let event = pick(&options.event_column, EVENTS).and_then(text);
+    let label = LABELS
         .iter()
-        .filter(|k| Some(**k) != event_key(record, options))
-        .map(|k| (*k).to_owned())
-        .collect();
-    let label = get(label_keys);
-    let detail = get(user(&None, DETAILS));
+        .filter(|k| Some(**k) != event_key)
+        .find_map(|k| record.get(*k))
+        .and_then(text);
+    let detail = first(record, DETAILS).and_then(text);
     let machine = first(record, MACHINES).and_then(|v| match v {
         Value::Bool(b) => Some(*b),
         other => text(other).and_then(|t| parse::boolean(&t)),
@@ -281,17 +304,6 @@ pub(super) fn events_of(
         machine,
         row: None,
     });
-}
-
-/// The key the event name was read from (not also a bounce label).
-fn event_key(record: &Value, options: &EventOptions) -> Option<&'static str> {
-    if options.event_column.is_some() {
-        return None;
-    }
-    EVENTS
-        .iter()
-        .copied()
-        .find(|k| at_path(record, k).is_some())
 }
 
 /// Amazon SES: `eventType` (event publishing) or `notificationType` (feedback

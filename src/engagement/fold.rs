@@ -29,6 +29,8 @@ pub(super) const DETAIL: &str = "__listwash_detail";
 
 /// Distinct unknown event names kept per count (the most frequent are reported).
 const UNKNOWN_NAMES: usize = 64;
+/// What stands for an unknown event name that holds an `@`.
+pub(super) const HIDDEN_NAME: &str = "(a value with an @, not shown)";
 /// The longest unknown event name kept (in characters).
 const UNKNOWN_NAME_CHARS: usize = 40;
 
@@ -60,8 +62,14 @@ pub(super) struct Counts {
 }
 
 impl Counts {
-    /// Counts an unknown event name.
-    fn unknown_name(&mut self, name: &str, times: u64) {
+    /// Counts an unknown event name (one that holds an `@` is never kept: a column mix-up
+    /// could put addresses there).
+    pub(super) fn unknown_name(&mut self, name: &str, times: u64) {
+        let name = if name.contains('@') {
+            HIDDEN_NAME
+        } else {
+            name
+        };
         if let Some(n) = self.unknown_names.get_mut(name) {
             *n += times;
         } else if self.unknown_names.len() < UNKNOWN_NAMES {

@@ -8,24 +8,24 @@
 //! `items`, SendGrid webhook batches, SparkPost `msys`, Postmark, Mailjet, Brevo, Mailchimp
 //! `activity`. Never puts a value of the log in a message: JSON errors give line and column.
 
-use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::EventOptions;
 use super::dialect::{Dialect, Vocabulary};
 use super::fields::{events_of, unwrap};
+use super::flat::Flat;
 use super::fold::{Fold, Parsed, Record};
 use super::inspect::{engagement_error, read_error};
+use super::stream::Streaming;
 use crate::error::{Error, Result};
 
 /// Records folded at a time.
-const BATCH: usize = 1 << 16;
+pub(super) const BATCH: usize = 1 << 16;
 /// NDJSON bytes read at a time (cut at a line end).
 const BLOCK_BYTES: usize = 8 << 20;
 
@@ -64,10 +64,10 @@ pub(super) fn shape(start: &[u8]) -> Option<Shape> {
 /// The first record of a JSON log's head, for its dialect.
 pub(super) fn first_dialect(start: &[u8], shape: Shape) -> Dialect {
     let text = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
-    let mut found = Dialect::Generic;
+    let mut found = None;
     let mut first = |value: &Value| {
         if let Some(record) = first_record(value) {
-            found = Dialect::from_record(&record);
+            found = Some(Dialect::from_record(&record));
         }
     };
     match shape {
@@ -92,7 +92,7 @@ pub(super) fn first_dialect(start: &[u8], shape: Shape) -> Dialect {
             }
         }
     }
-    found
+    found.unwrap_or_else(|| Dialect::from_text(text))
 }
 
 /// The first event record inside a value (unwrapping batches, SNS and webhook envelopes).
@@ -119,7 +119,7 @@ pub(super) struct JsonLog<'a> {
 
 impl JsonLog<'_> {
     /// Folds one batch of parsed records.
-    fn absorb(&self, parsed: Vec<Parsed>) -> Result<()> {
+    pub(super) fn absorb(&self, parsed: Vec<Parsed>) -> Result<()> {
         let mut fold = self.fold.lock().map_err(|_| {
             engagement_error(
                 self.path,
@@ -135,7 +135,13 @@ impl JsonLog<'_> {
     }
 
     /// Parses one record (a JSON value, or a line that is not one) as row `row`.
-    fn value(&self, value: Option<&Value>, row: u64, parsed: &mut Parsed, buffer: &mut String) {
+    pub(super) fn value(
+        &self,
+        value: Option<&Value>,
+        row: u64,
+        parsed: &mut Parsed,
+        buffer: &mut String,
+    ) {
         let Some(value) = value else {
             parsed.bad_record(row);
             return;
@@ -155,36 +161,9 @@ impl JsonLog<'_> {
     pub(super) fn read(&self, reader: Box<dyn Read + Send>, shape: Shape) -> Result<u64> {
         match shape {
             Shape::Lines => self.lines(reader),
-            Shape::Array => {
-                let mut state = Streaming {
-                    log: self,
-                    parsed: Parsed::with_capacity(BATCH),
-                    rows: 0,
-                    pending: 0,
-                    error: None,
-                    buffer: String::new(),
-                };
+            Shape::Array | Shape::Documents => {
                 let mut de = serde_json::Deserializer::from_reader(reader);
-                let outcome = (&mut state).deserialize(&mut de).and_then(|()| de.end());
-                if let Some(e) = state.error.take() {
-                    return Err(e);
-                }
-                outcome.map_err(|e| json_error(self.path, &e))?;
-                let rows = state.rows;
-                self.absorb(vec![state.parsed.finish()])?;
-                Ok(rows)
-            }
-            Shape::Documents => {
-                let mut parsed = Parsed::with_capacity(BATCH);
-                let mut buffer = String::new();
-                let mut rows = 0u64;
-                for value in serde_json::Deserializer::from_reader(reader).into_iter::<Value>() {
-                    let value = value.map_err(|e| json_error(self.path, &e))?;
-                    self.value(Some(&value), rows, &mut parsed, &mut buffer);
-                    rows += 1;
-                }
-                self.absorb(vec![parsed.finish()])?;
-                Ok(rows)
+                Streaming::new(self).read(&mut de, |e| json_error(self.path, e))
             }
         }
     }
@@ -222,6 +201,17 @@ impl JsonLog<'_> {
                 }
             }
             let pieces = split_lines(&block, rayon::current_num_threads() * 4);
+            // Flat records of a flat dialect, no column options: the fast path.
+            let flat = matches!(
+                self.dialect,
+                Dialect::Generic
+                    | Dialect::Sendgrid
+                    | Dialect::Brevo
+                    | Dialect::Mailjet
+                    | Dialect::Klaviyo
+            ) && self.options.email_column.is_none()
+                && self.options.event_column.is_none()
+                && self.options.time_column.is_none();
             let mut first_line = line;
             let mut jobs = Vec::with_capacity(pieces.len());
             for piece in pieces {
@@ -238,8 +228,25 @@ impl JsonLog<'_> {
                         if text.iter().all(u8::is_ascii_whitespace) {
                             continue;
                         }
+                        let row = first + i as u64;
+                        if flat && text.first() == Some(&b'{') {
+                            match serde_json::from_slice::<Flat<'_>>(text) {
+                                Ok(record) => {
+                                    let done = record.emit(row, &mut |r| {
+                                        parsed.record(r, self.vocabulary, self.until, &mut buffer);
+                                    });
+                                    if done {
+                                        continue;
+                                    }
+                                }
+                                Err(_) => {
+                                    parsed.bad_record(row);
+                                    continue;
+                                }
+                            }
+                        }
                         let value = serde_json::from_slice::<Value>(text).ok();
-                        self.value(value.as_ref(), first + i as u64, &mut parsed, &mut buffer);
+                        self.value(value.as_ref(), row, &mut parsed, &mut buffer);
                     }
                     parsed.finish()
                 })
@@ -292,50 +299,6 @@ fn json_error(path: &Path, e: &serde_json::Error) -> Error {
     )
 }
 
-/// The array reader's state: each element parsed as it arrives.
-struct Streaming<'a, 'b> {
-    log: &'a JsonLog<'b>,
-    parsed: Parsed,
-    rows: u64,
-    pending: usize,
-    error: Option<Error>,
-    buffer: String,
-}
-
-impl<'de> DeserializeSeed<'de> for &mut Streaming<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> std::result::Result<(), D::Error> {
-        de.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for &mut Streaming<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON array of event records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
-            self.log
-                .value(Some(&value), self.rows, &mut self.parsed, &mut self.buffer);
-            self.rows += 1;
-            self.pending += 1;
-            if self.pending >= BATCH {
-                self.pending = 0;
-                let batch = std::mem::replace(&mut self.parsed, Parsed::with_capacity(BATCH));
-                if let Err(e) = self.log.absorb(vec![batch.finish()]) {
-                    self.error = Some(e);
-                    return Err(serde::de::Error::custom("stopped"));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -361,12 +324,21 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         let (profiles, mut stats) = super::super::read::load_with(
-            &[path],
+            std::slice::from_ref(&path),
             &EngagementRules::default(),
             &EventOptions::default(),
             1 << 20,
         )?;
+        let name = path.to_string_lossy().into_owned();
         stats.files = vec![PathBuf::new()];
+        stats
+            .first_unparsed
+            .iter_mut()
+            .for_each(|r| r.file = PathBuf::new());
+        stats
+            .warnings
+            .iter_mut()
+            .for_each(|w| *w = w.replace(&name, ""));
         stats.per_file.iter_mut().for_each(|f| f.format = "");
         let mut all: Vec<(u128, String)> = profiles
             .iter()
@@ -398,6 +370,73 @@ mod tests {
         assert_eq!(from_array.1.rows_read, (BATCH + 10) as u64);
         assert_eq!(from_array.1.bounces, from_lines.1.bounces);
         assert!(from_array.1.bounces.soft > 0 && from_array.1.bounces.hard > 0);
+    }
+
+    // See: #11 (speed): flat records take the fast path; batches of one, the general one.
+    #[test]
+    fn the_fast_path_reads_flat_records_as_the_general_path_does() {
+        let records = [
+            r#"{"email":"a@x.io","event":"open","timestamp":1700000000,"sg_machine_open":true,"sg_event_id":"e1"}"#,
+            r#"{"email":"a@x.io","event":"bounce","timestamp":1700000001,"type":"blocked","status":"5.7.1","reason":"550 5.7.1 listed"}"#,
+            r#"{"email":"b@x.io","type":"delivered","timestamp":"2024-01-02T03:04:05Z"}"#,
+            r#"{"email":"b@x.io","event":"bounce","time":1700000002,"hard_bounce":false,"error":"quota exceeded"}"#,
+            r#"{"Email":"c@x.io","Metric":"Opened Email","Timestamp":"2024-01-02T03:04:05Z","Apple Privacy Open":"True"}"#,
+            r#"{"email":"c@x.io","event":"proxy_open","ts_event":1700000003,"date":"2023-11-14 22:13:23"}"#,
+            r#"{"recipient":"d@x.io","event":"sent","timestamp":1700000004.5,"machine":"1"}"#,
+            r#"{"email":"d@x.io","event":"click","timestamp":1700000005,"machine":null}"#,
+            r#"{"email":"e@x.io","event":"teleported","timestamp":1700000006}"#,
+        ];
+        let flat = records.join("\n") + "\n";
+        let batches = records
+            .iter()
+            .map(|r| format!("[{r}]\n"))
+            .collect::<String>();
+        let fast = load("f.ndjson", flat.as_bytes()).unwrap();
+        let general = load("g.ndjson", batches.as_bytes()).unwrap();
+        assert_eq!(fast.0, general.0);
+        assert_eq!(fast.1, general.1);
+        assert_eq!(fast.1.machine_opens_discarded, 3);
+        assert_eq!(fast.1.bounces.sender, 1);
+        assert_eq!(fast.1.unparsed.unknown_event, 1);
+    }
+
+    // See: #11 part 1: a Mailgun Events API page, pretty-printed, its `items` streamed.
+    #[test]
+    fn a_large_document_streams_its_items_and_keeps_its_dialect() {
+        let records: Vec<String> = (0..BATCH + 10)
+            .map(|i| {
+                let (event, extra) = match i % 4 {
+                    0 => ("accepted", String::new()),
+                    1 => ("delivered", String::new()),
+                    2 => ("opened", String::new()),
+                    _ => (
+                        "failed",
+                        format!(
+                            r#","severity":"permanent","reason":"{}","delivery-status":{{"code":550,"message":"5.1.1 no such user"}}"#,
+                            if i % 8 == 3 { "suppress-bounce" } else { "bounce" }
+                        ),
+                    ),
+                };
+                format!(
+                    r#"{{"id":"e{i}","log-level":"info","recipient":"u{}@example.com","event":"{event}","timestamp":{}.5{extra}}}"#,
+                    i % 97,
+                    1_700_000_000 + i
+                )
+            })
+            .collect();
+        let document = format!(
+            "{{\n  \"items\": [\n    {}\n  ],\n  \"paging\": {{}}\n}}\n",
+            records.join(",\n    ")
+        );
+        let lines = records.join("\n") + "\n";
+        let (doc_profiles, doc) = load("page.json", document.as_bytes()).unwrap();
+        let (line_profiles, lines) = load("items.ndjson", lines.as_bytes()).unwrap();
+        assert_eq!(doc_profiles, line_profiles);
+        assert_eq!(doc.per_file[0].dialect, "mailgun");
+        assert_eq!(lines.per_file[0].dialect, "mailgun");
+        assert_eq!(doc.rows_read, (BATCH + 10) as u64);
+        assert_eq!(doc.dropped_by_service, lines.dropped_by_service);
+        assert!(doc.dropped_by_service > 0 && doc.bounces.hard > 0);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod checks;
 mod chunk;
 mod dialect;
 mod fields;
+mod flat;
 mod fold;
 mod inspect;
 mod json;
@@ -20,6 +21,7 @@ mod keep;
 mod parse;
 mod profiles;
 mod read;
+mod stream;
 mod verdict;
 
 use std::path::PathBuf;

@@ -69,11 +69,13 @@ fn expected(changes: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A fixture: file, dialect, format, outcomes that differ from [`EVERYONE`], machine opens.
+type Case<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)], bool);
+
 // See: #11 part 2 (and the tests the issue asks for: one fixture per vendor dialect)
 #[test]
 fn every_services_log_gives_each_contact_its_outcome() {
-    // (file, dialect, format, outcomes that differ from EVERYONE, machine opens in the log)
-    let cases: &[(&str, &str, &str, &[(&str, &str)], bool)] = &[
+    let cases: &[Case] = &[
         ("sendgrid.json", "sendgrid", "json", &[], true),
         ("sendgrid.csv", "sendgrid", "csv", &[], true),
         ("mailgun.json", "mailgun", "json", &[], false),
