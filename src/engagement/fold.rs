@@ -216,7 +216,7 @@ impl Parsed {
                     relabelled: overridden,
                 };
                 if vocabulary.keep {
-                    self.kept.push(row, record.email.unwrap_or(""));
+                    self.kept.push(row, record.email.unwrap_or(""), buffer);
                 }
                 self.rows[shard_of(key)].push(row);
                 return;

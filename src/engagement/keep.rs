@@ -58,13 +58,19 @@ fn event_name(event: Event) -> Option<&'static str> {
 }
 
 impl KeptEvents {
-    /// Keeps a usable row whose address cell is `raw`.
-    pub(super) fn push(&mut self, row: Row, raw: &str) {
-        if let Some(address) = crate::normalize::normalize(raw) {
+    /// Keeps a usable row whose address cell is `raw`; `ascii` is what
+    /// [`super::cast::address_key`] left in its buffer (the normalised address when `raw` is
+    /// ASCII).
+    pub(super) fn push(&mut self, row: Row, raw: &str, ascii: &str) {
+        if raw.trim().is_ascii() {
+            self.names.push_str(ascii);
+        } else if let Some(address) = crate::normalize::normalize(raw) {
             self.names.push_str(address.as_str());
-            self.ends.push(self.names.len());
-            self.rows.push(row);
+        } else {
+            return;
         }
+        self.ends.push(self.names.len());
+        self.rows.push(row);
     }
 
     /// How many events.
@@ -75,6 +81,15 @@ impl KeptEvents {
     /// Returns true if and only if no event was kept.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// Each event's address key and normalised address, in the order they were read.
+    pub fn addresses(&self) -> impl Iterator<Item = (u128, &str)> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        self.rows
+            .iter()
+            .zip(starts.zip(&self.ends))
+            .filter_map(|(row, (start, end))| Some((row.key, self.names.get(start..*end)?)))
     }
 
     /// The events, in the order they were read.

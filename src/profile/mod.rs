@@ -25,15 +25,39 @@ use crate::engagement::{
 use crate::error::{Error, Result};
 use schema::Stored;
 
+/// Hashes an address key by its low 64 bits: keys are XXH3-128 hashes already.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64;
+    }
+}
+
+type NameMap = HashMap<u128, Box<str>, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// Remembers the normalised address of every key (the fold keeps only keys).
 #[derive(Default)]
-struct Names(Mutex<HashMap<u128, Box<str>>>);
+struct Names(Mutex<NameMap>);
 
 impl EventSink for Names {
     fn take(&self, events: &KeptEvents) {
         if let Ok(mut names) = self.0.lock() {
-            for event in events.iter() {
-                names.entry(event.key).or_insert_with(|| event.email.into());
+            for (key, email) in events.addresses() {
+                if !names.contains_key(&key) {
+                    names.insert(key, email.into());
+                }
             }
         }
     }
