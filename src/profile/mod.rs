@@ -25,6 +25,9 @@ use crate::engagement::{
 use crate::error::{Error, Result};
 use schema::Stored;
 
+/// Profiles with their normalised addresses, sorted by address.
+pub type AddressedProfiles = Vec<(Box<str>, Stored)>;
+
 /// Hashes an address key by its low 64 bits: keys are XXH3-128 hashes already.
 #[derive(Default)]
 struct KeyHasher(u64);
@@ -55,9 +58,7 @@ impl EventSink for Names {
     fn take(&self, events: &KeptEvents) {
         if let Ok(mut names) = self.0.lock() {
             for (key, email) in events.addresses() {
-                if !names.contains_key(&key) {
-                    names.insert(key, email.into());
-                }
+                names.entry(key).or_insert_with(|| email.into());
             }
         }
     }
@@ -71,7 +72,7 @@ pub fn compute(
     paths: &[PathBuf],
     rules: &EngagementRules,
     options: &EventOptions,
-) -> Result<(Vec<(Box<str>, Stored)>, LogStats)> {
+) -> Result<(AddressedProfiles, LogStats)> {
     let names = Arc::new(Names::default());
     let options = EventOptions {
         keep: Some(Keeper(names.clone())),
@@ -101,7 +102,7 @@ pub fn compute(
 ///
 /// # Errors
 /// When a file cannot be read, repeats an address, or overlaps another in time.
-pub fn read_merged(paths: &[PathBuf]) -> Result<Vec<(Box<str>, Stored)>> {
+pub fn read_merged(paths: &[PathBuf]) -> Result<AddressedProfiles> {
     let mut merger = merge::Merger::default();
     for path in paths {
         let file = merger.file(path.clone());

@@ -110,7 +110,7 @@ fn profiles_give_the_outputs_of_the_logs_on_every_vendor_fixture() {
         let with_logs = clean(
             &fixtures.join("contacts.csv"),
             "--engagement",
-            &[log.clone()],
+            std::slice::from_ref(log),
             &extra,
         );
         let with_profiles = clean(
