@@ -34,6 +34,7 @@ use crate::error::Result;
 pub use bounce::BounceClass;
 pub use dialect::{Dialect, EVENT_KINDS};
 pub use keep::{EventSink, Keeper, KeptEvents, NormalEvent};
+pub(crate) use profiles::KeyHasher;
 pub use verdict::{Context, Evaluation, evaluate};
 
 /// The `[engagement]` section of the rules file.

@@ -41,7 +41,7 @@ pub(super) fn shard_of(key: u128) -> usize {
 /// would only cost time. (A log crafted to collide in XXH3's low bits only slows listwash down;
 /// it cannot change a result.)
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {

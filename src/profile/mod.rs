@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::engagement::{
-    EngagementRules, EventOptions, EventSink, History, Keeper, KeptEvents, LogStats,
+    EngagementRules, EventOptions, EventSink, History, Keeper, KeptEvents, KeyHasher, LogStats,
 };
 use crate::error::{Error, Result};
 use schema::Stored;
@@ -28,26 +28,7 @@ use schema::Stored;
 /// Profiles with their normalised addresses, sorted by address.
 pub type AddressedProfiles = Vec<(Box<str>, Stored)>;
 
-/// Hashes an address key by its low 64 bits: keys are XXH3-128 hashes already.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
-    }
-}
-
+/// Addresses by key (keys are hashes already: hashed by their low bits).
 type NameMap = HashMap<u128, Box<str>, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// Remembers the normalised address of every key (the fold keeps only keys).
