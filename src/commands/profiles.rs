@@ -33,16 +33,17 @@ pub(crate) fn profiles(args: ProfilesArgs, warn: WarnSink) -> Result<(), Error> 
         return crate::commands::write_stdout(profile::sql::query(engine, &rules).as_bytes());
     }
     let out = args.out.unwrap_or_default();
-    let profiles = if args.merge {
-        profile::read_merged(&args.files)?
+    let (profiles, scanner) = if args.merge {
+        let (profiles, scanners) = profile::read_merged_with_rules(&args.files)?;
+        (profiles, profile::common_scanner(&scanners))
     } else {
         let (profiles, stats) = profile::compute(&args.files, &rules, &options)?;
         for warning in &stats.warnings {
             warn(warning);
         }
-        profiles
+        (profiles, Some(rules.scanner_click_seconds))
     };
-    profile::parquet::write(&out, &profiles)?;
+    profile::parquet::write(&out, &profiles, scanner)?;
     // The one summary line (text mode only: JSON logs carry no free text).
     if !args.events.quiet && !crate::json_logs() {
         crate::say(&format!(

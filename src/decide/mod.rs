@@ -271,7 +271,11 @@ impl Decider {
         let suppression = SuppressionSet::load(&config.suppress)?;
         let history = if !config.profiles.is_empty() {
             // See: #14 part 4: profiles computed beforehand stand for the logs.
-            let history = crate::profile::load_history(&config.profiles, config.as_of)?;
+            let history = crate::profile::load_history(
+                &config.profiles,
+                config.as_of,
+                &config.rules.engagement,
+            )?;
             for warning in &history.stats().warnings {
                 warn(warning);
             }

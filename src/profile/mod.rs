@@ -84,10 +84,22 @@ pub fn compute(
 /// # Errors
 /// When a file cannot be read, repeats an address, or overlaps another in time.
 pub fn read_merged(paths: &[PathBuf]) -> Result<AddressedProfiles> {
+    read_merged_with_rules(paths).map(|(profiles, _)| profiles)
+}
+
+/// [`read_merged`], and the `scanner_click_seconds` each file names (in order; `None` for a
+/// file from another engine).
+///
+/// # Errors
+/// As [`read_merged`].
+pub fn read_merged_with_rules(paths: &[PathBuf]) -> Result<(AddressedProfiles, Vec<Option<u32>>)> {
     let mut merger = merge::Merger::default();
+    let mut scanners = Vec::with_capacity(paths.len());
     for path in paths {
         let file = merger.file(path.clone());
-        for (row, (email, stored)) in parquet::read(path)?.into_iter().enumerate() {
+        let (rows, scanner) = parquet::read(path)?;
+        scanners.push(scanner);
+        for (row, (email, stored)) in rows.into_iter().enumerate() {
             let row = row as u64 + 1;
             let Some(address) = crate::normalize::normalize(&email) else {
                 return Err(Error::Profiles {
@@ -100,16 +112,38 @@ pub fn read_merged(paths: &[PathBuf]) -> Result<AddressedProfiles> {
             merger.add(address.key(), address.as_str(), stored, file, row)?;
         }
     }
-    merger.finish()
+    Ok((merger.finish()?, scanners))
+}
+
+/// The `scanner_click_seconds` all files name, if they name the same one.
+pub fn common_scanner(scanners: &[Option<u32>]) -> Option<u32> {
+    let first = scanners.first().copied().flatten()?;
+    scanners.iter().all(|s| *s == Some(first)).then_some(first)
 }
 
 /// The history `clean --profiles FILE…` decides with: the files merged, and deliveries
 /// standing in for sends only when no file counted a `sent` event (as with the logs).
+/// Warns (in the stats) about profiles holding events after `as_of`, and files computed with
+/// another `scanner_click_seconds` than `rules`.
 ///
 /// # Errors
 /// As [`read_merged`].
-pub fn load_history(paths: &[PathBuf], as_of: NaiveDate) -> Result<History> {
-    let merged = read_merged(paths)?;
+pub fn load_history(
+    paths: &[PathBuf],
+    as_of: NaiveDate,
+    rules: &EngagementRules,
+) -> Result<History> {
+    let (merged, scanners) = read_merged_with_rules(paths)?;
+    let mut warnings = Vec::new();
+    for (path, scanner) in paths.iter().zip(&scanners) {
+        if let Some(seconds) = scanner.filter(|s| *s != rules.scanner_click_seconds) {
+            warnings.push(format!(
+                "{}: the profiles were computed with scanner_click_seconds = {seconds}, this run's rules say {}; compute them with the same rules file (`listwash profiles --rules FILE`) for the same decisions",
+                crate::render::escape_controls(&path.display().to_string()),
+                rules.scanner_click_seconds
+            ));
+        }
+    }
     let uses_sent = merged.iter().any(|(_, s)| s.profile.sends > 0)
         || !merged.iter().any(|(_, s)| s.profile.deliveries > 0);
     // The logs' events from the day after `as_of` on would be ignored: profiles holding
@@ -122,7 +156,6 @@ pub fn load_history(paths: &[PathBuf], as_of: NaiveDate) -> Result<History> {
         .iter()
         .filter(|(_, s)| until.is_some_and(|u| s.profile.last_event.is_some_and(|t| t >= u)))
         .count();
-    let mut warnings = Vec::new();
     if later > 0 {
         warnings.push(format!(
             "{later} of {} profiles hold events after --as-of {as_of}, which `clean --engagement` would ignore; compute the profiles with `listwash profiles --as-of {as_of}` (or normalise the events with `listwash events normalize --as-of {as_of}`) for the same decisions",

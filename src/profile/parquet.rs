@@ -18,6 +18,10 @@ use crate::error::{Error, Result};
 /// The address column.
 pub const EMAIL: &str = "email";
 
+/// The file metadata key holding the `scanner_click_seconds` the profiles were computed with
+/// (written by listwash; files from other engines have none).
+pub const SCANNER_KEY: &str = "listwash.scanner_click_seconds";
+
 fn error(path: &Path, message: impl Into<String>) -> Error {
     Error::Profiles {
         path: path.to_path_buf(),
@@ -45,11 +49,12 @@ pub fn schema() -> Schema {
         .collect()
 }
 
-/// Writes `profiles` (sorted by address) to `path`, replacing it whole once complete.
+/// Writes `profiles` (sorted by address) to `path`, replacing it whole once complete, with
+/// the `scanner_click_seconds` they were computed with, when known, in the file's metadata.
 ///
 /// # Errors
 /// When the file cannot be written.
-pub fn write(path: &Path, profiles: &[(Box<str>, Stored)]) -> Result<()> {
+pub fn write(path: &Path, profiles: &[(Box<str>, Stored)], scanner: Option<u32>) -> Result<()> {
     let height = profiles.len();
     let mut columns = Vec::with_capacity(FIELDS.len() + 1);
     let emails: Vec<&str> = profiles.iter().map(|(e, _)| &**e).collect();
@@ -99,7 +104,11 @@ pub fn write(path: &Path, profiles: &[(Box<str>, Stored)]) -> Result<()> {
     };
     let temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| failed(&e.to_string()))?;
     let file = temp.reopen().map_err(|e| failed(&e.to_string()))?;
+    let metadata = scanner.map(|seconds| {
+        KeyValueMetadata::from_static(vec![(SCANNER_KEY.into(), seconds.to_string())])
+    });
     ParquetWriter::new(BufWriter::new(file))
+        .with_key_value_metadata(metadata)
         .finish(&mut frame)
         .map_err(|_| failed("polars"))?;
     temp.persist(path)
@@ -107,17 +116,32 @@ pub fn write(path: &Path, profiles: &[(Box<str>, Stored)]) -> Result<()> {
     Ok(())
 }
 
-/// Reads a profile file: every row's address and profile, in file order.
+/// A profile file's rows and the `scanner_click_seconds` it names (see [`SCANNER_KEY`]).
+pub type ProfileFile = (Vec<(String, Stored)>, Option<u32>);
+
+/// Reads a profile file: every row's address and profile, in file order, and the
+/// `scanner_click_seconds` its metadata names.
 ///
 /// # Errors
 /// When the file is not Parquet, lacks a column of [`FIELDS`], or holds a value of the wrong
 /// type (a negative count, a null where the column takes none).
-pub fn read(path: &Path) -> Result<Vec<(String, Stored)>> {
+pub fn read(path: &Path) -> Result<ProfileFile> {
     let file = File::open(path).map_err(|e| Error::Read {
         path: path.to_path_buf(),
         source: e,
     })?;
-    let frame = ParquetReader::new(file).finish().map_err(|_| {
+    let mut reader = ParquetReader::new(file);
+    let scanner = reader.get_metadata().ok().and_then(|m| {
+        m.key_value_metadata()
+            .as_ref()?
+            .iter()
+            .find(|kv| kv.key == SCANNER_KEY)?
+            .value
+            .as_deref()?
+            .parse()
+            .ok()
+    });
+    let frame = reader.finish().map_err(|_| {
         error(
             path,
             "not a readable Parquet file; give a file written by `listwash profiles` or by the query of `listwash profiles --sql`",
@@ -189,5 +213,5 @@ pub fn read(path: &Path) -> Result<Vec<(String, Stored)>> {
             }
         }
     }
-    Ok(rows)
+    Ok((rows, scanner))
 }

@@ -187,7 +187,7 @@ fn three_time_shards_and_three_address_shards_merge_into_the_whole() {
         let dir = tempfile::tempdir().unwrap();
         let whole = dir.path().join("whole.parquet");
         profiles_of(std::slice::from_ref(&log), &whole, &[]);
-        let expected = parquet::read(&whole).unwrap();
+        let expected = parquet::read(&whole).unwrap().0;
         let by_time = split(&log, 3, |_, ts| cuts.iter().filter(|c| ts >= **c).count());
         let by_address = split(&log, 3, |email, _| {
             let folded = email.trim().to_lowercase();
@@ -201,7 +201,7 @@ fn three_time_shards_and_three_address_shards_merge_into_the_whole() {
             );
             let (merged, files) = shard_profiles(dir.path(), name, &shards);
             assert_eq!(
-                parquet::read(&merged).unwrap(),
+                parquet::read(&merged).unwrap().0,
                 expected,
                 "{case}: {name} shards merged"
             );
@@ -392,4 +392,54 @@ fn a_profile_file_without_a_column_is_refused_by_name() {
         .expect_status(1)
         .expect_stderr_contains("e.parquet: no `sent` column")
         .clean(&["--profiles", &run.path("e.parquet").display().to_string()]);
+}
+
+// See: #14 part 4
+#[test]
+fn profiles_computed_with_other_rules_are_flagged() {
+    let log = "email,event,timestamp\nann@example.com,sent,2026-01-01T00:00:00Z\n";
+    let run = TestRun::new()
+        .file("log.csv", log)
+        .file("rules.toml", "[engagement]\nscanner_click_seconds = 0\n")
+        .args([
+            "profiles",
+            "-q",
+            "{dir}/log.csv",
+            "--out",
+            "{dir}/p.parquet",
+        ])
+        .args(["--rules", "{dir}/rules.toml"])
+        .run();
+    let profiles = run.path("p.parquet").display().to_string();
+    TestRun::new()
+        .file("in.csv", "email\nann@example.com\n")
+        .args([
+            "clean",
+            "{dir}/in.csv",
+            "--out-dir",
+            "{dir}/out",
+            "--no-dns",
+        ])
+        .args([
+            "--as-of",
+            "2026-11-01",
+            "--progress",
+            "never",
+            "--profiles",
+            &profiles,
+        ])
+        .expect_stderr_contains("computed with scanner_click_seconds = 0, this run's rules say 10")
+        .run();
+    // Merged, the files keep what they were computed with.
+    let merged = TestRun::new()
+        .args([
+            "profiles",
+            "-q",
+            "--merge",
+            &profiles,
+            "--out",
+            "{dir}/m.parquet",
+        ])
+        .run();
+    assert_eq!(parquet::read(&merged.path("m.parquet")).unwrap().1, Some(0));
 }
