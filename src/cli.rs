@@ -38,6 +38,8 @@ impl Cli {
             Command::Cache(_) => "cache",
             Command::Completions(_) => "completions",
             Command::Man => "man",
+            Command::Profiles(_) => "profiles",
+            Command::Events(_) => "events",
         }
     }
 }
@@ -59,6 +61,97 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff).
     Man,
+    // See: #14 parts 2-3.
+    /// Engagement profiles from event logs (Parquet), merge profile shards, or print the same
+    /// aggregation as SQL for a warehouse.
+    Profiles(ProfilesArgs),
+    /// Event-log tools: `normalize` writes the normalised event table warehouses hold.
+    Events(EventsArgs),
+}
+
+/// `listwash profiles LOG… --out FILE`, `listwash profiles --merge FILE… --out FILE`,
+/// `listwash profiles --sql ENGINE` (issue 14).
+#[derive(Debug, Args)]
+pub(crate) struct ProfilesArgs {
+    /// Event logs (any format `clean --engagement` reads), or with `--merge` profile files.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "sql",
+        conflicts_with = "sql"
+    )]
+    pub(crate) files: Vec<PathBuf>,
+    /// The profile file to write (Parquet).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "sql",
+        conflicts_with = "sql"
+    )]
+    pub(crate) out: Option<PathBuf>,
+    /// The FILEs are profile files (shards split by address or by time): write their merge.
+    #[arg(long, conflicts_with = "sql")]
+    pub(crate) merge: bool,
+    /// Print the query that computes the profiles from a table `events` in the normalised
+    /// schema, for this engine: duckdb, spark, bigquery or postgres.
+    #[arg(long, value_name = "ENGINE", value_parser = parse_engine)]
+    pub(crate) sql: Option<listwash::profile::sql::Engine>,
+    #[command(flatten)]
+    pub(crate) events: EventArgs,
+}
+
+/// `listwash events normalize LOG… --out FILE` (issue 14 part 2).
+#[derive(Debug, Args)]
+pub(crate) struct EventsArgs {
+    /// What to do: `normalize`.
+    #[arg(value_enum, value_name = "ACTION")]
+    pub(crate) action: EventsAction,
+    /// Event logs (any format `clean --engagement` reads).
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// The event table to write (Parquet).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) events: EventArgs,
+}
+
+/// What `listwash events` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EventsAction {
+    Normalize,
+}
+
+/// How `profiles` and `events` read logs: as `clean --engagement` does.
+#[derive(Debug, Args)]
+pub(crate) struct EventArgs {
+    /// A TOML rules file (its `[engagement]` section: event names, `scanner_click_seconds`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
+    /// Leave out events from the day after DATE on, as `clean --as-of DATE` does (default:
+    /// keep every event).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub(crate) as_of: Option<chrono::NaiveDate>,
+    /// The email service that wrote the logs (as `clean --events-format`).
+    #[arg(long, value_name = "NAME", value_parser = parse_events_format)]
+    pub(crate) events_format: Option<listwash::engagement::Dialect>,
+    /// The logs' address column (a dotted field path in JSON logs).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) events_email_column: Option<String>,
+    /// The logs' event name column (a dotted field path in JSON logs).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) events_type_column: Option<String>,
+    /// The logs' time column (a dotted field path in JSON logs).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) events_time_column: Option<String>,
+    /// No summary line or warnings on stderr.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// `--sql ENGINE`. See: #14 part 3.
+fn parse_engine(name: &str) -> Result<listwash::profile::sql::Engine, String> {
+    listwash::profile::sql::Engine::from_name(name)
+        .ok_or_else(|| "unknown engine; use one of duckdb, spark, bigquery, postgres".to_string())
 }
 
 /// `listwash cache stats|prune [--cache FILE] [--json]` (issue 13, part 4).
@@ -274,6 +367,12 @@ pub(crate) struct DecideOptions {
     /// exports it; may be given more than once.
     #[arg(long, value_name = "FILE")]
     pub(crate) engagement: Vec<PathBuf>,
+    // See: #14 part 4.
+    /// Engagement profiles computed beforehand (`listwash profiles`, or the query of
+    /// `listwash profiles --sql` in a warehouse), instead of `--engagement` logs; may be given
+    /// more than once (shards are merged).
+    #[arg(long, value_name = "FILE", conflicts_with = "engagement")]
+    pub(crate) profiles: Vec<PathBuf>,
     /// The email service that wrote the event logs, instead of detecting it from each log's
     /// header or first record: generic, sendgrid, mailgun, ses, postmark, mailjet, mailchimp,
     /// klaviyo, brevo or sparkpost.

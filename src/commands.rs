@@ -1,6 +1,7 @@
 //! Runs each command: settings from the parsed flags, the library call, the text it prints.
 
 mod generated;
+mod profiles;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -44,11 +45,20 @@ pub(crate) fn run(cli: Cli) -> Result<Outcome, Error> {
         // See: #13 part 7.
         Command::Completions(args) => done(generated::completions(args.shell)),
         Command::Man => done(generated::man()),
+        // See: #14 parts 2-3.
+        Command::Profiles(args) => {
+            let warn = warn_sink(args.events.quiet);
+            done(profiles::profiles(args, warn))
+        }
+        Command::Events(args) => {
+            let warn = warn_sink(args.events.quiet);
+            done(profiles::events(args, warn))
+        }
     }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
-fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write {
@@ -60,7 +70,7 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// Warnings go to stderr, one line (or `warning` event) each, escaped, unless `--quiet`.
-fn warn_sink(quiet: bool) -> WarnSink {
+pub(crate) fn warn_sink(quiet: bool) -> WarnSink {
     Arc::new(move |message: &str| {
         if !quiet {
             log(LogEvent::new(
@@ -97,12 +107,14 @@ fn decide_config(
         rules_source,
         suppress: args.suppress.clone(),
         engagement: args.engagement.clone(),
+        profiles: args.profiles.clone(),
         events: listwash::engagement::EventOptions {
             format: args.events_format,
             email_column: args.events_email_column.clone(),
             event_column: args.events_type_column.clone(),
             time_column: args.events_time_column.clone(),
             as_of: None,
+            keep: None,
         },
         as_of: args
             .as_of

@@ -31,6 +31,8 @@ pub struct DecideConfig {
     pub suppress: Vec<PathBuf>,
     /// `--engagement` logs.
     pub engagement: Vec<PathBuf>,
+    /// `--profiles` files (issue 14), used instead of logs.
+    pub profiles: Vec<PathBuf>,
     /// How the logs are read (`--events-format`, `--events-*-column`).
     pub events: crate::engagement::EventOptions,
     /// The day the engagement rules measure from.
@@ -84,6 +86,7 @@ impl CleanConfig {
                 rules_source: RulesSource::Defaults,
                 suppress: Vec::new(),
                 engagement: Vec::new(),
+                profiles: Vec::new(),
                 events: Default::default(),
                 as_of: NaiveDate::MIN,
                 dns: None,

@@ -179,6 +179,15 @@ pub enum Error {
         /// The whole message.
         message: String,
     },
+    /// A profile file (`listwash profiles`, `clean --profiles`, `listwash events normalize`)
+    /// could not be read, merged or written; the message names the file and says what to do.
+    #[error("profiles {path}: {message}")]
+    Profiles {
+        /// The profile or event file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
 }
 
 /// What to do about a file that cannot be read.

@@ -20,6 +20,7 @@ pub mod interrupt;
 pub mod lists;
 pub mod normalize;
 pub mod pipeline;
+pub mod profile;
 pub mod progress;
 pub mod read;
 pub mod reason;

@@ -131,6 +131,9 @@ pub struct EngagementReport {
     pub logs: LogStats,
     /// Days since the last human open or click, over the list's contacts.
     pub days_since_last_engagement: Histogram,
+    /// `engagement_logs` (`--engagement`) or `profiles` (`--profiles`: then `logs` names the
+    /// profile files and counts only their addresses). See: #14 part 4.
+    pub source: &'static str,
 }
 
 /// `spreadsheet`.

@@ -337,7 +337,18 @@ impl Decider {
     /// When a list or log cannot be read, or DNS cannot be set up.
     pub fn load(config: &DecideConfig, warn: WarnSink) -> Result<Decider> {
         let suppression = SuppressionSet::load(&config.suppress)?;
-        let history = if config.engagement.is_empty() {
+        let history = if !config.profiles.is_empty() {
+            // See: #14 part 4: profiles computed beforehand stand for the logs.
+            let history = crate::profile::load_history(
+                &config.profiles,
+                config.as_of,
+                &config.rules.engagement,
+            )?;
+            for warning in &history.stats().warnings {
+                warn(warning);
+            }
+            history
+        } else if config.engagement.is_empty() {
             History::empty()
         } else {
             // See: #11: events after --as-of are ignored; warnings about the logs printed.

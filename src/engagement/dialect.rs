@@ -238,6 +238,8 @@ fn bounce_event(class: BounceClass) -> Event {
 pub(crate) struct Vocabulary {
     dialect: Option<Dialect>,
     names: HashMap<Vec<u8>, Kind>,
+    /// Keep every usable row with its normalised address (see `super::keep`; issue 14).
+    pub(super) keep: bool,
 }
 
 /// The kinds `[engagement.event_names]` maps names to.
@@ -293,6 +295,7 @@ impl Vocabulary {
         Vocabulary {
             dialect: Some(dialect),
             names,
+            keep: false,
         }
     }
 

@@ -108,6 +108,8 @@ pub(super) struct Parsed {
     rows: Vec<Vec<Row>>,
     counts: Counts,
     pub(super) unparsed: Vec<(u64, Problem)>,
+    /// The usable rows with their addresses, when the vocabulary says to keep them (#14).
+    pub(super) kept: super::keep::KeptEvents,
 }
 
 /// One event's cells, as read from any format.
@@ -205,14 +207,18 @@ impl Parsed {
                     _ => {}
                 }
                 counts.relabelled += u64::from(overridden);
-                self.rows[shard_of(key)].push(Row {
+                let row = Row {
                     key,
                     ts,
                     event,
                     machine,
                     code,
                     relabelled: overridden,
-                });
+                };
+                if vocabulary.keep {
+                    self.kept.push(row, record.email.unwrap_or(""), buffer);
+                }
+                self.rows[shard_of(key)].push(row);
                 return;
             }
         };
@@ -334,6 +340,8 @@ pub(super) struct Fold {
     pub(super) scanner: bool,
     /// The counts of each file.
     pub(super) per_file: Vec<Counts>,
+    /// Where kept rows go (#14).
+    pub(super) sink: Option<super::keep::Keeper>,
 }
 
 impl Fold {
@@ -359,6 +367,9 @@ impl Fold {
             self.per_file.resize_with(file + 1, Counts::default);
         }
         for slice in parsed {
+            if let Some(sink) = &self.sink {
+                sink.0.take(&slice.kept);
+            }
             self.counts.add(&slice.counts);
             self.per_file[file].add(&slice.counts);
             self.unparsed.extend(

@@ -17,6 +17,7 @@ mod flat;
 mod fold;
 mod inspect;
 mod json;
+mod keep;
 mod parse;
 mod profiles;
 mod read;
@@ -32,6 +33,8 @@ use crate::error::Result;
 
 pub use bounce::BounceClass;
 pub use dialect::{Dialect, EVENT_KINDS};
+pub use keep::{EventSink, Keeper, KeptEvents, NormalEvent};
+pub(crate) use profiles::KeyHasher;
 pub use verdict::{Context, Evaluation, evaluate};
 
 /// The `[engagement]` section of the rules file.
@@ -324,6 +327,9 @@ pub struct EventOptions {
     pub time_column: Option<String>,
     /// Events from the day after this one on are ignored.
     pub as_of: Option<NaiveDate>,
+    /// Hand every usable row, normalised, to this sink (`listwash events normalize`,
+    /// `listwash profiles`; issue 14).
+    pub keep: Option<Keeper>,
 }
 
 impl LogStats {
@@ -370,6 +376,23 @@ impl History {
         }
         let (profiles, stats) = read::load(paths, rules, options)?;
         Ok(History { profiles, stats })
+    }
+
+    /// A history of profiles computed elsewhere (`clean --profiles`, issue 14), with the
+    /// counts for the report (`stats.files` names the profile files, so the history is not
+    /// empty even without a profile).
+    pub fn from_profiles(
+        profiles: impl IntoIterator<Item = (u128, Profile)>,
+        stats: LogStats,
+    ) -> History {
+        let mut all = profiles::Profiles::default();
+        for (key, profile) in profiles {
+            all.insert(key, profile);
+        }
+        History {
+            profiles: all,
+            stats,
+        }
     }
 
     /// The profile of a normalised address's key.

@@ -41,7 +41,7 @@ pub(super) fn shard_of(key: u128) -> usize {
 /// would only cost time. (A log crafted to collide in XXH3's low bits only slows listwash down;
 /// it cannot change a result.)
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -382,6 +382,18 @@ impl Shard {
         resolved
     }
 
+    /// Sets the profile of a key (profiles read back from a file; issue 14).
+    pub(super) fn insert(&mut self, key: u128, profile: Profile) {
+        let next = self.profiles.len() as u32;
+        let index = *self.index.entry(key).or_insert(next);
+        if index == next {
+            self.profiles.push(profile);
+            self.keys.push(key);
+        } else if let Some(slot) = self.profiles.get_mut(index as usize) {
+            *slot = profile;
+        }
+    }
+
     /// The profile of a key.
     pub(super) fn get(&self, key: u128) -> Option<&Profile> {
         self.index
@@ -422,6 +434,13 @@ impl Default for Profiles {
 }
 
 impl Profiles {
+    /// Sets the profile of a key (issue 14).
+    pub(super) fn insert(&mut self, key: u128, profile: Profile) {
+        if let Some(shard) = self.shards.get_mut(shard_of(key)) {
+            shard.insert(key, profile);
+        }
+    }
+
     /// The profile of a key.
     pub(super) fn get(&self, key: u128) -> Option<&Profile> {
         self.shards.get(shard_of(key)).and_then(|s| s.get(key))

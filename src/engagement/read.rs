@@ -261,15 +261,15 @@ pub(super) fn load_with(
     let window = i64::from(rules.scanner_click_seconds);
     let fold = Arc::new(Mutex::new(Fold {
         scanner: window > 0,
+        sink: options.keep.clone(),
         ..Fold::default()
     }));
     // Pass 1, and the rows of each chunk of each file (for line numbers).
     let mut chunk_rows = Vec::with_capacity(files.len());
     for (index, (file, source)) in files.iter().zip(sources).enumerate() {
-        let reading = Arc::new(Reading {
-            vocabulary: Vocabulary::new(file.dialect, &rules.event_names),
-            until,
-        });
+        let mut vocabulary = Vocabulary::new(file.dialect, &rules.event_names);
+        vocabulary.keep = options.keep.is_some();
+        let reading = Arc::new(Reading { vocabulary, until });
         chunk_rows.push(match (file.format, source) {
             (Format::Csv { separator, width }, Source::Csv(mut stream)) => run_csv(
                 file,

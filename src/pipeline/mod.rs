@@ -483,10 +483,16 @@ fn build_report(
             parked: dns.parked,
             transport: dns.transport.clone(),
         },
-        engagement: (!config.decide.engagement.is_empty()).then(|| EngagementReport {
-            logs: decider.history().stats().clone(),
-            days_since_last_engagement: stats.days_since_engagement.clone(),
-        }),
+        engagement: (!config.decide.engagement.is_empty() || !config.decide.profiles.is_empty())
+            .then(|| EngagementReport {
+                logs: decider.history().stats().clone(),
+                days_since_last_engagement: stats.days_since_engagement.clone(),
+                source: if config.decide.profiles.is_empty() {
+                    "engagement_logs"
+                } else {
+                    "profiles"
+                },
+            }),
         suppression_lists: decider.suppression().summaries().to_vec(),
         spreadsheet: SpreadsheetReport {
             formula_like_cells: outputs.formula_cells(),

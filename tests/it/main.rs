@@ -31,3 +31,4 @@ mod support;
 mod syntax_intl;
 mod tests;
 mod wait;
+mod warehouse;
