@@ -4,8 +4,8 @@
 # engine's profiles must equal `listwash profiles`, and `clean --profiles` with them must give
 # outputs byte-identical to `clean --engagement`. See scripts/warehouse_test.py.
 #
-#   scripts/warehouse-test.sh            # DuckDB (pip install duckdb pyarrow)
-#   scripts/warehouse-test.sh --spark    # Spark  (pip install pyspark pyarrow; needs java)
+#   scripts/warehouse-test.sh            # DuckDB (pip install duckdb==2.0.1 pyarrow==26.0.1)
+#   scripts/warehouse-test.sh --spark    # Spark  (pip install pyspark==4.3.0 pyarrow; needs java)
 #
 # Env: CARGO_TARGET_DIR (the debug binary is built there), VENV (default
 # /var/tmp/listwash-warehouse-venv), WORK (scratch, default $TMPDIR/listwash-warehouse),
@@ -26,10 +26,10 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ "$ENGINE" = duckdb ]; then
     "$VENV/bin/python" -c 'import duckdb, pyarrow' 2>/dev/null ||
-        "$VENV/bin/pip" install -q duckdb pyarrow
+        "$VENV/bin/pip" install -q duckdb==2.0.1 pyarrow==26.0.1
 else
     "$VENV/bin/python" -c 'import pyspark, pyarrow' 2>/dev/null ||
-        "$VENV/bin/pip" install -q pyspark pyarrow
+        "$VENV/bin/pip" install -q pyspark==4.3.0 pyarrow==26.0.1
 fi
 
 cargo build --quiet --bin listwash --example gen_events

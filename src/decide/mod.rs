@@ -241,7 +241,7 @@ pub struct DecideStats {
     /// Rows whose signup cell could not be read as a date.
     pub unreadable_signup_dates: u64,
     /// Rows (valid, first occurrences) per domain, indexed like the decider's domain table
-    /// (see [`Decider::top_domains`]).
+    /// (see [`Decider::domain_rows`]).
     #[serde(skip)]
     pub domain_rows: Vec<u64>,
     /// Rows per set of applied reasons and whether the row was kept: bit `i` of the key is
