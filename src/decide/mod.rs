@@ -569,19 +569,28 @@ impl Decider {
     }
 
     /// Counts the verdicts for the report; returns their decisions.
+    ///
+    /// This runs on the one thread that decides rows in order, so per row it only bumps
+    /// counters in plain arrays (a reason's discriminant is its index in [`Reason::ALL`]) and
+    /// a small hash map; the report's maps are updated once per batch.
     fn tally(&mut self, verdicts: Vec<Verdict>) -> Vec<Decided> {
+        use crate::reason::Reason;
+        const REASONS: usize = Reason::ALL.len();
+        let mut deciding = [0u64; REASONS];
+        let mut applied = [0u64; REASONS];
+        let mut sets: rustc_hash::FxHashMap<(u64, bool), u64> = rustc_hash::FxHashMap::default();
         let mut out = Vec::with_capacity(verdicts.len());
         for verdict in verdicts {
             if let Some(reason) = verdict.decision.reason {
-                *self.stats.reasons.entry(reason.code()).or_default() += 1;
+                deciding[reason as usize % REASONS] += 1;
             }
             let mut set = 0u64;
             for reason in verdict.applied {
-                *self.stats.reasons_applied.entry(reason.code()).or_default() += 1;
+                applied[reason as usize % REASONS] += 1;
                 set |= 1 << (reason as u64 % 64);
             }
             let kept = verdict.decision.action == crate::reason::Action::Keep;
-            *self.stats.reason_sets.entry((set, kept)).or_default() += 1;
+            *sets.entry((set, kept)).or_default() += 1;
             if let Some(p) = verdict.provider {
                 *self.stats.providers.entry(p).or_default() += 1;
             }
@@ -595,6 +604,17 @@ impl Decider {
                 line: verdict.line,
                 decision: verdict.decision,
             });
+        }
+        for (i, reason) in Reason::ALL.iter().enumerate() {
+            if deciding[i] > 0 {
+                *self.stats.reasons.entry(reason.code()).or_default() += deciding[i];
+            }
+            if applied[i] > 0 {
+                *self.stats.reasons_applied.entry(reason.code()).or_default() += applied[i];
+            }
+        }
+        for (key, n) in sets {
+            *self.stats.reason_sets.entry(key).or_default() += n;
         }
         out
     }
