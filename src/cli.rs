@@ -122,6 +122,44 @@ pub(crate) enum EventsAction {
 }
 
 /// How `profiles` and `events` read logs: as `clean --engagement` does.
+/// How event logs are read: the service's dialect and the columns, for `clean`, `profiles`
+/// and `events normalize` alike.
+#[derive(Debug, Args)]
+pub(crate) struct EventColumns {
+    /// The email service that wrote the event logs, instead of detecting it from each log's
+    /// header or first record: generic, sendgrid, mailgun, ses, postmark, mailjet, mailchimp,
+    /// klaviyo, brevo or sparkpost.
+    #[arg(long, value_name = "NAME", value_parser = parse_events_format)]
+    pub(crate) events_format: Option<listwash::engagement::Dialect>,
+    /// The event logs' address column (a dotted field path in JSON logs).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) events_email_column: Option<String>,
+    /// The event logs' event name column (a dotted field path in JSON logs).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) events_type_column: Option<String>,
+    /// The event logs' time column (a dotted field path in JSON logs).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) events_time_column: Option<String>,
+}
+
+impl EventColumns {
+    /// The reading options these flags give (`as_of`: events from the day after on are left
+    /// out).
+    pub(crate) fn options(
+        &self,
+        as_of: Option<chrono::NaiveDate>,
+    ) -> listwash::engagement::EventOptions {
+        listwash::engagement::EventOptions {
+            format: self.events_format,
+            email_column: self.events_email_column.clone(),
+            event_column: self.events_type_column.clone(),
+            time_column: self.events_time_column.clone(),
+            as_of,
+            keep: None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct EventArgs {
     /// A TOML rules file (its `[engagement]` section: event names, `scanner_click_seconds`).
@@ -131,18 +169,9 @@ pub(crate) struct EventArgs {
     /// keep every event).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub(crate) as_of: Option<chrono::NaiveDate>,
-    /// The email service that wrote the logs (as `clean --events-format`).
-    #[arg(long, value_name = "NAME", value_parser = parse_events_format)]
-    pub(crate) events_format: Option<listwash::engagement::Dialect>,
-    /// The logs' address column (a dotted field path in JSON logs).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) events_email_column: Option<String>,
-    /// The logs' event name column (a dotted field path in JSON logs).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) events_type_column: Option<String>,
-    /// The logs' time column (a dotted field path in JSON logs).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) events_time_column: Option<String>,
+    /// How the logs are read (as in `clean`).
+    #[command(flatten)]
+    pub(crate) columns: EventColumns,
     /// No summary line or warnings on stderr.
     #[arg(long, short)]
     pub(crate) quiet: bool,
@@ -373,20 +402,9 @@ pub(crate) struct DecideOptions {
     /// more than once (shards are merged).
     #[arg(long, value_name = "FILE", conflicts_with = "engagement")]
     pub(crate) profiles: Vec<PathBuf>,
-    /// The email service that wrote the event logs, instead of detecting it from each log's
-    /// header or first record: generic, sendgrid, mailgun, ses, postmark, mailjet, mailchimp,
-    /// klaviyo, brevo or sparkpost.
-    #[arg(long, value_name = "NAME", value_parser = parse_events_format)]
-    pub(crate) events_format: Option<listwash::engagement::Dialect>,
-    /// The event logs' address column (a dotted field path in JSON logs).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) events_email_column: Option<String>,
-    /// The event logs' event name column (a dotted field path in JSON logs).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) events_type_column: Option<String>,
-    /// The event logs' time column (a dotted field path in JSON logs).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) events_time_column: Option<String>,
+    /// How the event logs are read.
+    #[command(flatten)]
+    pub(crate) event_columns: EventColumns,
     /// A suppression list (addresses, or MD5/SHA-1/SHA-256 digests); may be given more than once.
     #[arg(long, value_name = "FILE")]
     pub(crate) suppress: Vec<PathBuf>,

@@ -108,14 +108,7 @@ fn decide_config(
         suppress: args.suppress.clone(),
         engagement: args.engagement.clone(),
         profiles: args.profiles.clone(),
-        events: listwash::engagement::EventOptions {
-            format: args.events_format,
-            email_column: args.events_email_column.clone(),
-            event_column: args.events_type_column.clone(),
-            time_column: args.events_time_column.clone(),
-            as_of: None,
-            keep: None,
-        },
+        events: args.event_columns.options(None),
         as_of: args
             .as_of
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),

@@ -15,14 +15,7 @@ fn reading(args: &EventArgs) -> Result<(EngagementRules, EventOptions), Error> {
         Some(path) => RuleSet::load(path)?.engagement.clone(),
         None => RuleSet::defaults().engagement.clone(),
     };
-    let options = EventOptions {
-        format: args.events_format,
-        email_column: args.events_email_column.clone(),
-        event_column: args.events_type_column.clone(),
-        time_column: args.events_time_column.clone(),
-        as_of: args.as_of,
-        keep: None,
-    };
+    let options = args.columns.options(args.as_of);
     Ok((rules, options))
 }
 
