@@ -1,7 +1,8 @@
 //! Engagement profiles that leave the machine (issue 14 parts 1–4): `listwash profiles`,
 //! `--merge` of shards, `events normalize`, the generated SQL, and `clean --profiles`, whose
 //! outputs must be byte-identical to `clean --engagement` with the logs themselves.
-//! The SQL run in DuckDB and Spark is tested by `scripts/warehouse-test.sh`.
+//! The SQL run in DuckDB and Spark is tested by `scripts/warehouse-test.sh`; the PostgreSQL
+//! flavour runs here, in a server the test starts (`support::postgres`).
 
 use std::path::{Path, PathBuf};
 
@@ -442,4 +443,88 @@ fn profiles_computed_with_other_rules_are_flagged() {
         ])
         .run();
     assert_eq!(parquet::read(&merged.path("m.parquet")).unwrap().1, Some(0));
+}
+
+/// A Parquet file rewritten as CSV with a header (`true`/`false`, empty for null), for
+/// PostgreSQL's `\copy`.
+fn parquet_to_csv(parquet: &Path, csv: &Path) {
+    let file = std::fs::File::open(parquet).expect("a Parquet file");
+    let mut frame = ParquetReader::new(file).finish().expect("read Parquet");
+    let out = std::fs::File::create(csv).expect("create CSV");
+    CsvWriter::new(out).finish(&mut frame).expect("write CSV");
+}
+
+// See: #14 part 3: `--sql postgres` run by a real PostgreSQL server (started by the test)
+// over a normalised log gives exactly listwash's own profiles: the sample log, and the
+// fixture whose histories cross shard cuts (scanner clicks, bounces, streaks).
+#[test]
+fn the_postgres_sql_in_postgresql_gives_listwash_profiles() {
+    let pg = crate::support::postgres::PgServer::start();
+    let sql = listwash(
+        TestRun::new().stdout_allowed(),
+        &["profiles", "--sql", "postgres"],
+    )
+    .stdout;
+    let query = sql.trim().trim_end_matches(';');
+    pg.psql(
+        "CREATE TABLE events (email text, event text, ts bigint, machine boolean, \
+         bounce_code text, relabelled boolean)",
+    );
+    let logs = [
+        sample("events.csv"),
+        root().join("tests/fixtures/profiles/shards.csv"),
+    ];
+    for log in logs {
+        let what = log.display().to_string();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let events = dir.path().join("events.parquet");
+        let profiles = dir.path().join("p.parquet");
+        listwash(
+            TestRun::new(),
+            &[
+                "events",
+                "normalize",
+                &what,
+                "--out",
+                &events.display().to_string(),
+                "--as-of",
+                "2026-11-01",
+                "--quiet",
+            ],
+        );
+        profiles_of(std::slice::from_ref(&log), &profiles, &[]);
+        let (events_csv, profiles_csv) = (dir.path().join("events.csv"), dir.path().join("p.csv"));
+        parquet_to_csv(&events, &events_csv);
+        parquet_to_csv(&profiles, &profiles_csv);
+        pg.psql("TRUNCATE events");
+        pg.psql(&format!(
+            "\\copy events FROM '{}' CSV HEADER",
+            events_csv.display()
+        ));
+        pg.psql("DROP TABLE IF EXISTS by_sql, by_listwash");
+        pg.psql(&format!("CREATE TABLE by_sql AS {query}"));
+        pg.psql("CREATE TABLE by_listwash (LIKE by_sql)");
+        pg.psql(&format!(
+            "\\copy by_listwash FROM '{}' CSV HEADER",
+            profiles_csv.display()
+        ));
+        let rows: u64 = pg
+            .psql("SELECT count(*) FROM by_listwash")
+            .parse()
+            .expect("a count");
+        assert!(rows > 5, "{what}: {rows} profiles");
+        assert_eq!(
+            pg.psql("SELECT count(*) FROM by_sql"),
+            rows.to_string(),
+            "{what}"
+        );
+        let differing = pg.psql(
+            "SELECT count(*) FROM ((SELECT * FROM by_sql EXCEPT ALL SELECT * FROM by_listwash) \
+             UNION ALL (SELECT * FROM by_listwash EXCEPT ALL SELECT * FROM by_sql)) d",
+        );
+        assert_eq!(
+            differing, "0",
+            "{what}: profiles that differ between PostgreSQL and listwash"
+        );
+    }
 }
