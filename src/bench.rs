@@ -112,8 +112,7 @@ pub fn bench(
     let mut deciders = pool.install(|| load_deciders(configs, &warn))?;
     let mut tally = Tally::new(configs.len());
     let mut source = Input::open(&InputSource::Path(input.to_path_buf()), read)?;
-    let (email_index, signup_index, shape) =
-        (source.email_index(), source.signup_index(), source.shape());
+    let (email_index, shape) = (source.email_index(), source.shape());
     // The contact file's vendor status, consent and signup columns, read as `clean` does.
     let contacts = source.contacts();
     for decider in deciders.iter_mut() {
@@ -163,16 +162,13 @@ pub fn bench(
                         let mut keys = Vec::new();
                         for row in batch.rows() {
                             let email = row.text(email_index);
-                            examined.push(
-                                examiner.examine(&RowInput {
-                                    line: row.line,
-                                    email,
-                                    signup: signup_index
-                                        .filter(|_| examiner.reads_signup_dates())
-                                        .map(|i| row.text(i)),
-                                    row: Some(row),
-                                }),
-                            );
+                            examined.push(examiner.examine(&RowInput {
+                                line: row.line,
+                                email,
+                                // Read from the row by the contact plan.
+                                signup: None,
+                                row: Some(row),
+                            }));
                             if with_keys {
                                 keys.push(crate::normalize::key_of(email));
                             }

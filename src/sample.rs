@@ -245,8 +245,7 @@ pub fn sample(
     warn: WarnSink,
 ) -> Result<SampleReport> {
     let mut source = Input::open(input, read)?;
-    let (email_index, signup_index, shape) =
-        (source.email_index(), source.signup_index(), source.shape());
+    let (email_index, shape) = (source.email_index(), source.shape());
     let contacts = source.contacts();
     let mut reservoir: Reservoir<Sampled> = Reservoir::new(options.size, options.seed);
     // Slots of held rows whose address has not yet appeared again, by address key.
@@ -327,7 +326,8 @@ pub fn sample(
         .map(|row| RowInput {
             line: row.line,
             email: row.text(email_index),
-            signup: signup_index.map(|i| row.text(i)),
+            // Read from the row by the contact plan.
+            signup: None,
             row: Some(row),
         })
         .collect();

@@ -105,7 +105,6 @@ fn clean_with(
     let bytes = input.bytes_counter();
     let dialect = input.dialect().clone();
     let email_index = input.email_index();
-    let signup_index = input.signup_index();
     let batch_bytes = config.batch_bytes.max(1);
     let shape = input.shape();
     let examiner = decider.examiner();
@@ -160,7 +159,7 @@ fn clean_with(
                         pool.spawn(move || {
                             let started = Instant::now();
                             batch.parse(&shape);
-                            let examined = examine(&examiner, &batch, email_index, signup_index);
+                            let examined = examine(&examiner, &batch, email_index);
                             examine_ns.fetch_add(nanos(started), Ordering::Relaxed);
                             let _ = tx.send((batch, examined));
                         });
@@ -414,20 +413,14 @@ fn write_loop(
 }
 
 /// Checks a parsed batch's rows (on a worker thread).
-fn examine(
-    examiner: &Examiner,
-    batch: &Batch,
-    email_index: usize,
-    signup_index: Option<usize>,
-) -> Vec<Examined> {
+fn examine(examiner: &Examiner, batch: &Batch, email_index: usize) -> Vec<Examined> {
     let mut examined = Vec::with_capacity(batch.len());
     examined.extend(batch.rows().map(|row| {
         examiner.examine(&RowInput {
             line: row.line,
             email: row.text(email_index),
-            signup: signup_index
-                .filter(|_| examiner.reads_signup_dates())
-                .map(|i| row.text(i)),
+            // The contact plan reads the signup cells from the row itself.
+            signup: None,
             row: Some(row),
         })
     }));

@@ -8,16 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::run::TestRun;
-
-const OUTPUTS: [&str; 6] = [
-    "clean.csv",
-    "review.csv",
-    "suppressed.csv",
-    "rejected.csv",
-    "report.json",
-    "report.html",
-];
+use crate::support::run::{OUTPUTS, TestRun};
 
 fn contacts(rows: usize) -> String {
     let mut text = String::from("email,name\n");
