@@ -113,7 +113,20 @@ impl Dialect {
     /// The dialect of a JSON record (after unwrapping an SNS notification or a Mailgun
     /// webhook's `event-data`).
     pub(crate) fn from_record(record: &Value) -> Dialect {
-        let has = |key: &str| record.get(key).is_some();
+        Dialect::from_json_keys(|key| record.get(key).is_some())
+    }
+
+    /// The dialect of a JSON log whose first record does not fit in its head (a pretty-printed
+    /// document): the keys quoted in the text.
+    pub(crate) fn from_text(text: &[u8]) -> Dialect {
+        Dialect::from_json_keys(|key| {
+            memchr::memmem::find(text, format!("\"{key}\"").as_bytes()).is_some()
+        })
+    }
+
+    /// The dialect of JSON whose keys `has` tells, the most distinctive keys first (a
+    /// Mailgun page's headers hold `message-id` too, so Mailgun is settled before Brevo).
+    fn from_json_keys(has: impl Fn(&str) -> bool) -> Dialect {
         if has("eventType") || has("notificationType") {
             Dialect::Ses
         } else if has("msys") {
@@ -124,38 +137,15 @@ impl Dialect {
             Dialect::Sendgrid
         } else if has("mj_campaign_id") || has("mj_message_id") || has("MessageID") && has("time") {
             Dialect::Mailjet
-        } else if has("log-level") || has("delivery-status") || has("recipient-domain") {
+        } else if has("log-level")
+            || has("delivery-status")
+            || has("recipient-domain")
+            || has("event-data")
+        {
             Dialect::Mailgun
         } else if has("email_address") && has("activity") {
             Dialect::Mailchimp
         } else if has("ts_event") || has("message-id") {
-            Dialect::Brevo
-        } else {
-            Dialect::Generic
-        }
-    }
-}
-
-impl Dialect {
-    /// The dialect of a JSON log whose first record does not fit in its head (a pretty-printed
-    /// document): the keys quoted in the text.
-    pub(crate) fn from_text(text: &[u8]) -> Dialect {
-        let has = |key: &str| memchr::memmem::find(text, format!("\"{key}\"").as_bytes()).is_some();
-        if has("eventType") || has("notificationType") {
-            Dialect::Ses
-        } else if has("msys") {
-            Dialect::Sparkpost
-        } else if has("RecordType") {
-            Dialect::Postmark
-        } else if has("sg_event_id") || has("sg_message_id") || has("sg_machine_open") {
-            Dialect::Sendgrid
-        } else if has("mj_campaign_id") || has("mj_message_id") {
-            Dialect::Mailjet
-        } else if has("log-level") || has("delivery-status") || has("event-data") {
-            Dialect::Mailgun
-        } else if has("activity") && has("email_address") {
-            Dialect::Mailchimp
-        } else if has("ts_event") {
             Dialect::Brevo
         } else {
             Dialect::Generic
