@@ -20,7 +20,7 @@ use serde::Serialize;
 pub use self::outcomes::Outcome;
 use self::outcomes::{OutcomeActions, Outcomes, Scores};
 use crate::config::DecideConfig;
-use crate::decide::{Decided, Decider, DomainSource, Examined, NotChecked, RowInput};
+use crate::decide::{Decided, Decider, DomainSource, ExaminedRows, NotChecked, RowInput};
 use crate::engagement::History;
 use crate::error::{Error, Result};
 use crate::read::{Batch, Input, InputSource, ReadOptions};
@@ -145,7 +145,7 @@ pub fn bench(
             }
         })
         .map_err(|e| Error::Internal(format!("cannot start the reader thread: {e}")))?;
-    type Parsed = (Vec<Examined>, Vec<Option<u128>>);
+    type Parsed = (ExaminedRows, Vec<Option<u128>>);
     let mut parsing: VecDeque<Receiver<Parsed>> = VecDeque::new();
     let mut pending: VecDeque<(Vec<crate::decide::Registered>, Vec<Option<u128>>)> =
         VecDeque::new();
@@ -158,7 +158,7 @@ pub fn bench(
                     let examiner = examiner.clone();
                     pool.spawn(move || {
                         batch.parse(&shape);
-                        let mut examined = Vec::with_capacity(batch.len());
+                        let mut examined = ExaminedRows::with_capacity(batch.len());
                         let mut keys = Vec::new();
                         for row in batch.rows() {
                             let email = row.text(email_index);

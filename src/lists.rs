@@ -4,8 +4,7 @@
 //! ships with the binary (`src/data/disposable_domains.txt`, source and date in
 //! `src/data/DISPOSABLE-SOURCE.md`); the rules file can add to it and allow domains out of it.
 
-use std::collections::HashSet;
-
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 const BUILTIN_DISPOSABLE: &str = include_str!("data/disposable_domains.txt");
@@ -109,9 +108,9 @@ impl ListsConfig {
 /// The compiled lists.
 #[derive(Debug)]
 pub struct Lists {
-    roles: rustc_hash::FxHashSet<String>,
-    disposable: HashSet<String>,
-    allow: HashSet<String>,
+    roles: FxHashSet<String>,
+    disposable: FxHashSet<String>,
+    allow: FxHashSet<String>,
     typo_targets: Vec<TypoTarget>,
 }
 
@@ -145,7 +144,7 @@ impl Lists {
             items
                 .iter()
                 .map(|s| s.trim().to_ascii_lowercase())
-                .collect::<HashSet<_>>()
+                .collect::<FxHashSet<_>>()
         };
         let mut disposable = lower(&config.disposable_deny);
         if config.builtin_disposable {
@@ -198,21 +197,32 @@ impl Lists {
     /// A typo is one edit (insertion, deletion, substitution or swap of neighbours) away from a
     /// provider's domain of at least 8 characters, or the provider's name with a mistyped TLD
     /// (`gmail.con`, `aol.cm`). Domains that are themselves providers never match.
+    ///
+    /// Runs once for every new domain of a run against every target, on the thread that
+    /// registers rows in order: lengths are compared before any bytes.
     pub fn typo_suggestion(&self, domain: &str) -> Option<&str> {
-        if self.typo_targets.iter().any(|t| t.domain == domain) {
-            return None;
-        }
         let (name, tld) = domain.rsplit_once('.')?;
-        self.typo_targets
-            .iter()
-            .find(|target| {
-                let full = target.domain.as_bytes();
-                (name == target.name() && one_edit_apart(tld.as_bytes(), target.tld().as_bytes()))
-                    || (full.len() >= 8
-                        && domain.len() >= 6
-                        && one_edit_apart(domain.as_bytes(), full))
-            })
-            .map(|target| target.domain.as_str())
+        let mut first = None;
+        for target in &self.typo_targets {
+            let full = target.domain.as_bytes();
+            if full == domain.as_bytes() {
+                return None;
+            }
+            if first.is_some() {
+                continue; // still looking for the domain itself among the targets
+            }
+            let mistyped_tld = target.name_len == name.len()
+                && name == target.name()
+                && one_edit_apart(tld.as_bytes(), target.tld().as_bytes());
+            let one_edit = full.len() >= 8
+                && domain.len() >= 6
+                && full.len().abs_diff(domain.len()) <= 1
+                && one_edit_apart(domain.as_bytes(), full);
+            if mistyped_tld || one_edit {
+                first = Some(target.domain.as_str());
+            }
+        }
+        first
     }
 }
 

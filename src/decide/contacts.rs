@@ -200,6 +200,32 @@ impl ContactStats {
         }
     }
 
+    /// Adds counts gathered from later rows (a later batch's, counted on a worker thread):
+    /// the first lines stay the first.
+    pub(crate) fn merge(&mut self, later: ContactStats) {
+        for (column, (count, lines)) in later.unreadable {
+            let (total, first) = self.unreadable.entry(column).or_default();
+            *total += count;
+            let room = FIRST_LINES.saturating_sub(first.len());
+            first.extend(lines.into_iter().take(room));
+        }
+        for (total, n) in self.consent.iter_mut().zip(later.consent) {
+            *total += n;
+        }
+        if self.consent_columns.len() < later.consent_columns.len() {
+            self.consent_columns
+                .resize(later.consent_columns.len(), [0; 3]);
+        }
+        for (totals, counts) in self.consent_columns.iter_mut().zip(later.consent_columns) {
+            for (total, n) in totals.iter_mut().zip(counts) {
+                *total += n;
+            }
+        }
+        for (key, n) in later.decided {
+            *self.decided.entry(key).or_default() += n;
+        }
+    }
+
     /// Counts a row decided by a vendor status column.
     pub(crate) fn decided(&mut self, column: usize, reason: Reason) {
         *self.decided.entry((column, reason)).or_default() += 1;

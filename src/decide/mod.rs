@@ -17,11 +17,11 @@
 //! [`DomainSource`].
 
 mod contacts;
+mod first_lines;
 mod judge;
 mod source;
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -30,6 +30,7 @@ use rayon::prelude::*;
 
 use self::contacts::ContactFacts;
 pub use self::contacts::ContactStats;
+use self::first_lines::FirstLines;
 use self::judge::{Judge, Verdict};
 pub use self::source::{DomainSource, DomainTable, NotChecked};
 use crate::config::DecideConfig;
@@ -42,39 +43,15 @@ use crate::rules::{Decision, RuleSet};
 use crate::suppress::SuppressionSet;
 use crate::syntax::{self, SyntaxIssue};
 
-/// A hasher for keys that are already uniformly distributed hashes (XXH3 output).
-#[derive(Default)]
-pub(crate) struct PrehashedHasher(u64);
-
-impl Hasher for PrehashedHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
-            self.0 ^= u64::from_le_bytes(buf);
-        }
-    }
+/// The 128-bit key of a domain name in the decider's domain table (XXH3-128, like address
+/// keys: the table compares keys, not names).
+fn domain_key(name: &str) -> u128 {
+    crate::normalize::key(name)
 }
 
-type Prehashed = BuildHasherDefault<PrehashedHasher>;
-
-/// A 128-bit address key as the duplicate table stores it: four words, all 128 bits kept (a
-/// table keyed on fewer bits would take different addresses for duplicates).
-fn key_words(key: u128) -> [u32; 4] {
-    [
-        key as u32,
-        (key >> 32) as u32,
-        (key >> 64) as u32,
-        (key >> 96) as u32,
-    ]
-}
-
-/// The hash of a domain name in the decider's domain table.
-fn domain_hash(name: &str) -> u64 {
-    rustc_hash::FxBuildHasher.hash_one(name)
+/// The keys of the rows with valid syntax (those the duplicate table holds).
+fn valid_keys(rows: &[Examined]) -> impl Iterator<Item = u128> + '_ {
+    rows.iter().filter(|r| r.syntax.is_ok()).map(|r| r.key)
 }
 
 /// One row's input to the decision.
@@ -102,9 +79,9 @@ pub struct Examined {
     suggestion: Option<Box<str>>,
     /// The normalised address's 128-bit key (0 when the syntax is invalid).
     key: u128,
-    /// The hash of the normalised domain (0 when the syntax is invalid), computed here on a
+    /// The key of the normalised domain (0 when the syntax is invalid), computed here on a
     /// worker thread so that the sequential [`Decider::register`] does not.
-    domain_hash: u64,
+    domain_key: u128,
     /// The domain's index in the decider's table, once registered.
     domain: Option<u32>,
     suppressed: Option<&'static str>,
@@ -113,6 +90,67 @@ pub struct Examined {
     /// The signup date and what the row's other cells say (with a [`ContactPlan`] and a row).
     contacts: ContactFacts,
     duplicate_of: Option<u64>,
+}
+
+/// Examined rows, in input order, with what the report counts of them: counted as they are
+/// collected (on the worker thread that examines them), so that [`Decider::register`], on the
+/// one thread that takes rows in order, only adds the counts up.
+#[derive(Debug, Clone, Default)]
+pub struct ExaminedRows {
+    rows: Vec<Examined>,
+    /// Rows whose signup cell could not be read as a date.
+    unreadable_signup_dates: u64,
+    /// Address cells with padding trimmed before judging.
+    trimmed_values: u64,
+    contacts: ContactStats,
+}
+
+impl ExaminedRows {
+    /// Room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> ExaminedRows {
+        ExaminedRows {
+            rows: Vec::with_capacity(rows),
+            ..ExaminedRows::default()
+        }
+    }
+
+    /// Adds the next row.
+    pub fn push(&mut self, row: Examined) {
+        if row.contacts.unreadable_signup.is_some() {
+            self.unreadable_signup_dates += 1;
+        }
+        if row.padded {
+            self.trimmed_values += 1;
+        }
+        self.contacts.add(row.line, &row.contacts);
+        self.rows.push(row);
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Returns true if and only if there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl FromIterator<Examined> for ExaminedRows {
+    fn from_iter<I: IntoIterator<Item = Examined>>(rows: I) -> ExaminedRows {
+        let mut all = ExaminedRows::default();
+        for row in rows {
+            all.push(row);
+        }
+        all
+    }
+}
+
+impl From<Vec<Examined>> for ExaminedRows {
+    fn from(rows: Vec<Examined>) -> ExaminedRows {
+        rows.into_iter().collect()
+    }
 }
 
 /// Rows registered in input order, ready to be decided once their domains are answered.
@@ -176,7 +214,7 @@ impl Examiner {
             _ => None,
         };
         let key = syntax.as_ref().map_or(0, Normalized::key);
-        let domain_hash = syntax.as_ref().map_or(0, |n| domain_hash(n.domain()));
+        let domain_key = syntax.as_ref().map_or(0, |n| domain_key(n.domain()));
         let contacts = match (&self.contacts, &row.row) {
             (Some(plan), Some(cells)) => ContactFacts::read(plan, cells),
             _ => {
@@ -198,7 +236,7 @@ impl Examiner {
             syntax,
             suggestion,
             key,
-            domain_hash,
+            domain_key,
             domain: None,
             suppressed,
             padded: normalize::is_padded(row.email),
@@ -223,6 +261,16 @@ struct DomainEntry {
     dns: Option<Arc<DomainInfo>>,
 }
 
+/// A domain in the decider's index: its key, its index in the judge's table, and its rows
+/// (valid, first occurrences), counted here where the row's look-up just brought the slot into
+/// cache.
+#[derive(Debug, Clone, Copy)]
+struct DomainSlot {
+    key: u128,
+    rows: u64,
+    id: u32,
+}
+
 /// Counts the decision stage gathers for `report.json`.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct DecideStats {
@@ -240,10 +288,6 @@ pub struct DecideStats {
     pub days_since_engagement: Histogram,
     /// Rows whose signup cell could not be read as a date.
     pub unreadable_signup_dates: u64,
-    /// Rows (valid, first occurrences) per domain, indexed like the decider's domain table
-    /// (see [`Decider::domain_rows`]).
-    #[serde(skip)]
-    pub domain_rows: Vec<u64>,
     /// Rows per set of applied reasons and whether the row was kept: bit `i` of the key is
     /// `Reason::ALL[i]`. The report derives list health from it. See: #12 part 1.
     #[serde(skip)]
@@ -274,9 +318,9 @@ pub struct Decider {
     examiner: Examiner,
     source: Box<dyn DomainSource>,
     /// First line of every distinct address, keyed by its 128-bit key (20 bytes an address).
-    seen: HashMap<[u32; 4], u32, Prehashed>,
-    /// Indexes into the judge's domains, by [`domain_hash`] of the name.
-    domain_index: HashTable<u32>,
+    seen: FirstLines,
+    /// Indexes into the judge's domains, by [`domain_key`] of the name, with their rows.
+    domain_index: HashTable<DomainSlot>,
     /// Domains below this index have their answers.
     answered: usize,
     stats: DecideStats,
@@ -323,7 +367,7 @@ impl Decider {
                 no_answer: Arc::new(DomainInfo::unknown("no DNS answer".into())),
             },
             source: domains,
-            seen: HashMap::default(),
+            seen: FirstLines::default(),
             domain_index: HashTable::new(),
             answered: 0,
             stats: DecideStats::default(),
@@ -379,7 +423,7 @@ impl Decider {
     /// Makes room for this many distinct addresses at once, so that the duplicate set does
     /// not hold its old and new tables together while it grows (the peak of memory).
     pub fn reserve(&mut self, addresses: usize) {
-        self.seen.reserve(addresses.saturating_sub(self.seen.len()));
+        self.seen.reserve(addresses);
     }
 
     /// Reads contact rows' signup, vendor status and consent cells with `plan` (rows given
@@ -406,12 +450,18 @@ impl Decider {
 
     /// Rows (valid, first occurrences) per registered domain, in registration order.
     pub fn domain_rows(&self) -> Vec<(&str, u64)> {
-        self.judge
+        let mut rows = self
+            .judge
             .domains
             .iter()
-            .zip(&self.stats.domain_rows)
-            .map(|(d, &rows)| (&*d.name, rows))
-            .collect()
+            .map(|d| (&*d.name, 0))
+            .collect::<Vec<_>>();
+        for slot in &self.domain_index {
+            if let Some(entry) = rows.get_mut(slot.id as usize) {
+                entry.1 = slot.rows;
+            }
+        }
+        rows
     }
 
     /// Returns true if and only if domain answers may take a while (DNS), so that a pipeline
@@ -435,6 +485,7 @@ impl Decider {
     pub fn decide_batch(&mut self, rows: &[RowInput<'_>]) -> Vec<Decided> {
         let examiner = &self.examiner;
         let examined: Vec<Examined> = rows.par_iter().map(|r| examiner.examine(r)).collect();
+        let examined = ExaminedRows::from(examined);
         let registered = self.register(examined);
         self.decide_with(registered, Workers::Rayon)
     }
@@ -442,33 +493,30 @@ impl Decider {
     /// Marks duplicates and notes new domains, in input order: the sequential step after
     /// [`Examiner::examine`]. New domains go to the domain source at once, so that their
     /// answers can be found while more rows are read.
-    pub fn register(&mut self, mut rows: Vec<Examined>) -> Registered {
+    pub fn register(&mut self, examined: ExaminedRows) -> Registered {
+        /// Rows whose duplicate-table slots are loaded together ([`FirstLines::warm`]).
+        const GROUP: usize = 16;
         let first_new = self.judge.domains.len();
-        for row in rows.iter_mut() {
-            if row.contacts.unreadable_signup.is_some() {
-                self.stats.unreadable_signup_dates += 1;
-            }
-            if row.padded {
-                self.stats.trimmed_values += 1;
-            }
-            self.stats.contacts.add(row.line, &row.contacts);
-            let Ok(normalized) = &row.syntax else {
-                continue;
-            };
-            match self.seen.entry(key_words(row.key)) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    row.duplicate_of = Some(u64::from(*first.get()))
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(u32::try_from(row.line).unwrap_or(u32::MAX));
-                    let id = self.domain_id(normalized.domain(), row.domain_hash);
-                    row.domain = Some(id);
-                    if let Some(n) = self.stats.domain_rows.get_mut(id as usize) {
-                        *n += 1;
-                    }
-                }
+        let ExaminedRows {
+            mut rows,
+            unreadable_signup_dates,
+            trimmed_values,
+            contacts,
+        } = examined;
+        self.stats.unreadable_signup_dates += unreadable_signup_dates;
+        self.stats.trimmed_values += trimmed_values;
+        self.stats.contacts.merge(contacts);
+        let len = rows.len();
+        let group = |start: usize| start.min(len)..(start + GROUP).min(len);
+        let mut warmed = self.seen.warm(valid_keys(&rows[group(0)]));
+        for start in (0..rows.len()).step_by(GROUP) {
+            // The next group's slots load while this group is looked up.
+            warmed = warmed.wrapping_add(self.seen.warm(valid_keys(&rows[group(start + GROUP)])));
+            for row in &mut rows[group(start)] {
+                self.register_row(row);
             }
         }
+        std::hint::black_box(warmed);
         // Few (a new domain is rare after the first batches), so on this thread.
         let lists = &self.judge.rules.lists;
         let new = &mut self.judge.domains[first_new..];
@@ -488,26 +536,35 @@ impl Decider {
         }
     }
 
-    /// The index of `name` in the domain table, added if new.
-    fn domain_id(&mut self, name: &str, hash: u64) -> u32 {
-        let domains = &self.judge.domains;
-        let found = self.domain_index.find(hash, |&id| {
-            domains.get(id as usize).is_some_and(|d| &*d.name == name)
-        });
-        if let Some(&id) = found {
-            return id;
+    /// Registers one row: marks it a duplicate or notes its domain.
+    fn register_row(&mut self, row: &mut Examined) {
+        let Ok(normalized) = &row.syntax else {
+            return;
+        };
+        match self.seen.first_or_insert(row.key, row.line) {
+            Some(first) => row.duplicate_of = Some(first),
+            None => row.domain = Some(self.first_of_domain(normalized.domain(), row.domain_key)),
+        }
+    }
+
+    /// The index of `name` (whose key is `key`) in the domain table, added if new; counts a
+    /// row (a first occurrence) for it.
+    fn first_of_domain(&mut self, name: &str, key: u128) -> u32 {
+        let hash = key as u64;
+        if let Some(slot) = self.domain_index.find_mut(hash, |slot| slot.key == key) {
+            slot.rows += 1;
+            return slot.id;
         }
         let id = u32::try_from(self.judge.domains.len()).unwrap_or(u32::MAX);
-        self.stats.domain_rows.push(0);
         self.judge.domains.push(DomainEntry {
             name: name.into(),
             lists: ListFacts::default(),
             dns: None,
         });
-        let domains = &self.judge.domains;
-        self.domain_index.insert_unique(hash, id, |&id| {
-            domains.get(id as usize).map_or(0, |d| domain_hash(&d.name))
-        });
+        self.domain_index
+            .insert_unique(hash, DomainSlot { key, rows: 1, id }, |slot| {
+                slot.key as u64
+            });
         id
     }
 

@@ -235,13 +235,16 @@ fn deciding_a_later_batch_first_still_answers_its_domains() {
     let mut decider =
         decider(DomainTable::new().with("one.com", info(DomainStatus::NoDomain, false)));
     let examiner = decider.examiner();
-    let first = decider.register(vec![examiner.examine(&rows(&["a@one.com"])[0])]);
-    let second = decider.register(vec![examiner.examine(&RowInput {
-        line: 50,
-        email: "b@one.com",
-        signup: None,
-        row: None,
-    })]);
+    let first = decider.register(vec![examiner.examine(&rows(&["a@one.com"])[0])].into());
+    let second = decider.register(
+        vec![examiner.examine(&RowInput {
+            line: 50,
+            email: "b@one.com",
+            signup: None,
+            row: None,
+        })]
+        .into(),
+    );
     let later = decider.decide(second);
     assert_eq!(later[0].decision.reason, Some(Reason::NoDomain));
     let earlier = decider.decide(first);
@@ -328,34 +331,6 @@ fn deciding_on_a_pool_equals_deciding_here() {
     assert_eq!(pooled.decide_on(registered, &pool), expected);
 }
 
-#[test]
-fn the_prehashed_hasher_spreads_address_keys() {
-    use std::hash::BuildHasher;
-    // Keys are XXH3-128 words: their fold must keep them apart, or the duplicate table
-    // degenerates into a list.
-    let hasher = Prehashed::default();
-    let mut hashes = std::collections::HashSet::new();
-    for i in 0..10_000u64 {
-        let key = crate::normalize::key(&format!("person{i}@example.com"));
-        let words = [
-            key as u32,
-            (key >> 32) as u32,
-            (key >> 64) as u32,
-            (key >> 96) as u32,
-        ];
-        hashes.insert(hasher.hash_one(words));
-    }
-    assert!(
-        hashes.len() > 9_990,
-        "only {} distinct hashes",
-        hashes.len()
-    );
-    // Every bit varies.
-    let or = hashes.iter().fold(0u64, |a, h| a | h);
-    let and = hashes.iter().fold(u64::MAX, |a, h| a & h);
-    assert_eq!((or, and), (u64::MAX, 0));
-}
-
 /// The history of a log with one event (an open by a@x.com).
 fn history_of_one_open(rules: &RuleSet) -> History {
     let mut log = tempfile::NamedTempFile::new().expect("temp file");
@@ -375,7 +350,7 @@ fn registered_rows_are_counted_and_signup_dates_read_only_with_history() {
     let input = rows(&["a@x.com", "b@x.com", "bad"]);
     let registered = decider.register(input.iter().map(|r| examiner.examine(r)).collect());
     assert_eq!((registered.len(), registered.is_empty()), (3, false));
-    let none = decider.register(Vec::new());
+    let none = decider.register(ExaminedRows::default());
     assert_eq!((none.len(), none.is_empty()), (0, true));
     let rules = RuleSet::defaults();
     let history = history_of_one_open(&rules);
@@ -387,20 +362,6 @@ fn registered_rows_are_counted_and_signup_dates_read_only_with_history() {
         Box::new(NotChecked::default()),
     );
     assert!(with_history.examiner().reads_signup_dates());
-}
-
-#[test]
-fn duplicate_keys_keep_all_128_bits() {
-    let key = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
-    let words = key_words(key);
-    let back = words
-        .iter()
-        .rev()
-        .fold(0u128, |acc, w| (acc << 32) | u128::from(*w));
-    assert_eq!(back, key);
-    // Keys that differ only above the low 32 bits are different addresses.
-    assert_ne!(key_words(1), key_words(1 | (1 << 40)));
-    assert_ne!(key_words(1), key_words(1 | (1 << 100)));
 }
 
 #[test]

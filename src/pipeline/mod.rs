@@ -20,7 +20,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use crate::config::{CleanConfig, RulesSource};
-use crate::decide::{Decided, Decider, Examined, Examiner, Registered, RowInput};
+use crate::decide::{Decided, Decider, ExaminedRows, Examiner, Registered, RowInput};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::read::{Batch, Input, Item};
@@ -126,7 +126,7 @@ fn clean_with(
         let write_ns = busy.write.clone();
         let writer = scope.spawn(move || write_loop(outputs, write_rx, recycle_tx, &write_ns));
 
-        let mut parsing: VecDeque<Receiver<(Batch, Vec<Examined>)>> = VecDeque::new();
+        let mut parsing: VecDeque<Receiver<(Batch, ExaminedRows)>> = VecDeque::new();
         let mut pending: VecDeque<Pending> = VecDeque::new();
         let mut pending_rows = 0usize;
         let mut rows_done = 0u64;
@@ -413,17 +413,17 @@ fn write_loop(
 }
 
 /// Checks a parsed batch's rows (on a worker thread).
-fn examine(examiner: &Examiner, batch: &Batch, email_index: usize) -> Vec<Examined> {
-    let mut examined = Vec::with_capacity(batch.len());
-    examined.extend(batch.rows().map(|row| {
-        examiner.examine(&RowInput {
+fn examine(examiner: &Examiner, batch: &Batch, email_index: usize) -> ExaminedRows {
+    let mut examined = ExaminedRows::with_capacity(batch.len());
+    for row in batch.rows() {
+        examined.push(examiner.examine(&RowInput {
             line: row.line,
             email: row.text(email_index),
             // The contact plan reads the signup cells from the row itself.
             signup: None,
             row: Some(row),
-        })
-    }));
+        }));
+    }
     examined
 }
 
