@@ -107,23 +107,65 @@ fn is_time(rest: &str) -> bool {
         })
 }
 
+/// A calendar day in four bytes: what a contact row carries from its signup cell until a
+/// rule needs the date (only with engagement history). Made only from days that exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day(std::num::NonZeroU32);
+
+/// Added to years before packing them: chrono's years go down to -262,143.
+const YEAR_BIAS: i32 = 1 << 18;
+
+impl Day {
+    /// The day `year-month-day`, or `None` if there is no such day.
+    pub fn new(year: i32, month: u32, day: u32) -> Option<Day> {
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            _ => return None,
+        };
+        if day == 0 || day > days {
+            return None;
+        }
+        let year = u32::try_from(year.checked_add(YEAR_BIAS)?).ok()?;
+        std::num::NonZeroU32::new((year << 9) | (month << 5) | day).map(Day)
+    }
+
+    /// The day of a date (`None` only outside years -262,143 to 262,143, which chrono
+    /// does not make either).
+    pub fn from_date(date: NaiveDate) -> Option<Day> {
+        use chrono::Datelike;
+        Day::new(date.year(), date.month(), date.day())
+    }
+
+    /// The date.
+    pub fn date(self) -> NaiveDate {
+        let packed = self.0.get();
+        let year = (packed >> 9) as i32 - YEAR_BIAS;
+        // Every Day is a day that exists (see `Day::new`): the default is never used.
+        NaiveDate::from_ymd_opt(year, (packed >> 5) & 0xf, packed & 0x1f).unwrap_or_default()
+    }
+}
+
 /// A plain `YYYY-MM-DD` cell, read without the date-time machinery: `None` when the cell
 /// has another form, `Some(None)` when it has this form but names no day (`2024-02-30`).
-pub fn iso_date(bytes: &[u8]) -> Option<Option<NaiveDate>> {
+pub fn iso_date(bytes: &[u8]) -> Option<Option<Day>> {
     let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *bytes else {
         return None;
     };
-    let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
-    if !digits.iter().all(u8::is_ascii_digit) {
+    // All eight digits at once: every byte's high half is 3 (0x30..=0x3f), and stays 3 when
+    // 6 is added to it (its low half is at most 9); no carry crosses a byte.
+    let word = u64::from_le_bytes([y0, y1, y2, y3, m0, m1, d0, d1]);
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    if word & HIGH != ZEROS || (word + 0x0606_0606_0606_0606) & HIGH != ZEROS {
         return None;
     }
-    let n = |d: &[u8]| d.iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
-    let year = i32::try_from(n(&digits[..4])).ok()?;
-    Some(NaiveDate::from_ymd_opt(
-        year,
-        n(&digits[4..6]),
-        n(&digits[6..]),
-    ))
+    let [y0, y1, y2, y3, m0, m1, d0, d1] = (word - ZEROS).to_le_bytes().map(u32::from);
+    let year = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
+    Some(Day::new(year as i32, m0 * 10 + m1, d0 * 10 + d1))
 }
 
 /// Reads a date cell (trimmed, not empty) with `order` for a day/month pair that its values
@@ -134,7 +176,7 @@ pub fn iso_date(bytes: &[u8]) -> Option<Option<NaiveDate>> {
 pub fn read_date(value: &str, order: DateOrder) -> Option<NaiveDate> {
     // The common case first, without the date-time machinery.
     if let Some(day) = iso_date(value.as_bytes()) {
-        return day;
+        return day.map(Day::date);
     }
     if let Some(day) = crate::engagement::parse_date(value) {
         return Some(day);
@@ -256,6 +298,52 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(y, m, d)
+    }
+
+    // The fast path's own calendar must agree with chrono's on every day and non-day.
+    #[test]
+    fn plain_iso_dates_name_the_days_chrono_names() {
+        for year in [0, 1, 4, 100, 1900, 1999, 2000, 2023, 2024, 2100, 2400, 9999] {
+            for month in 0..=13 {
+                for d in 0..=32 {
+                    let text = format!("{year:04}-{month:02}-{d:02}");
+                    let read = iso_date(text.as_bytes()).map(|day| day.map(Day::date));
+                    assert_eq!(read, Some(day(year, month, d)), "{text}");
+                }
+            }
+        }
+        for other in [
+            "2024-1-05",
+            "2024/01/05",
+            "２０２４-01-05",
+            "2024-01-05 ",
+            "20240105",
+        ] {
+            assert_eq!(iso_date(other.as_bytes()), None, "{other}");
+        }
+        // Any byte but a digit, in any digit's place, makes it another form.
+        for at in [0, 1, 2, 3, 5, 6, 8, 9] {
+            for byte in (0..=255u8).filter(|b| !b.is_ascii_digit()) {
+                let mut text = *b"2024-01-05";
+                text[at] = byte;
+                assert_eq!(iso_date(&text), None, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn days_keep_every_date_chrono_makes() {
+        for date in [
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+            day(-44, 3, 15).unwrap_or_default(),
+            day(2024, 2, 29).unwrap_or_default(),
+            day(1970, 1, 1).unwrap_or_default(),
+        ] {
+            assert_eq!(Day::from_date(date).map(Day::date), Some(date), "{date}");
+        }
+        assert_eq!(Day::new(2023, 2, 29), None);
+        assert_eq!(Day::new(2024, 13, 1), None);
     }
 
     // See: #10 part 5

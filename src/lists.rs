@@ -109,9 +109,44 @@ impl ListsConfig {
 #[derive(Debug)]
 pub struct Lists {
     roles: FxHashSet<String>,
+    role_shapes: RoleShapes,
     disposable: FxHashSet<String>,
     allow: FxHashSet<String>,
     typo_targets: Vec<TypoTarget>,
+}
+
+/// Which lengths, first bytes and last bytes the role names have: a cheap test that most
+/// local parts fail. Per length, two sets of bytes (each byte as `b & 63`, so a set is a word).
+#[derive(Debug, Default)]
+struct RoleShapes(Vec<(u64, u64)>);
+
+impl RoleShapes {
+    fn of<'a>(names: impl Iterator<Item = &'a String>) -> RoleShapes {
+        let mut shapes = RoleShapes::default();
+        for name in names {
+            let (Some(&first), Some(&last)) = (name.as_bytes().first(), name.as_bytes().last())
+            else {
+                continue;
+            };
+            if shapes.0.len() <= name.len() {
+                shapes.0.resize(name.len() + 1, (0, 0));
+            }
+            shapes.0[name.len()].0 |= 1 << (first & 63);
+            shapes.0[name.len()].1 |= 1 << (last & 63);
+        }
+        shapes
+    }
+
+    /// Returns false when no role name has `name`'s length, first byte and last byte.
+    fn may_hold(&self, name: &str) -> bool {
+        let bytes = name.as_bytes();
+        match (bytes.first(), bytes.last(), self.0.get(bytes.len())) {
+            (Some(&first), Some(&last), Some(&(firsts, lasts))) => {
+                firsts & (1 << (first & 63)) != 0 && lasts & (1 << (last & 63)) != 0
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A provider domain that typos are matched against, split once.
@@ -156,8 +191,10 @@ impl Lists {
                     .map(String::from),
             );
         }
+        let roles = lower(&config.role_accounts);
         Lists {
-            roles: lower(&config.role_accounts).into_iter().collect(),
+            role_shapes: RoleShapes::of(roles.iter()),
+            roles,
             disposable,
             allow: lower(&config.disposable_allow),
             typo_targets: config
@@ -169,9 +206,13 @@ impl Lists {
     }
 
     /// Returns true if and only if the local part (without a `+tag`) names a role mailbox.
+    ///
+    /// Runs for every address: a local part whose length, first and last bytes no role name
+    /// has ([`RoleShapes`]) is answered without hashing it.
     pub fn is_role(&self, local: &str) -> bool {
-        let base = memchr::memchr(b'+', local.as_bytes()).map_or(local, |plus| &local[..plus]);
-        self.roles.contains(base)
+        let plus = local.bytes().position(|b| b == b'+');
+        let base = plus.map_or(local, |plus| &local[..plus]);
+        self.role_shapes.may_hold(base) && self.roles.contains(base)
     }
 
     /// The disposable-list entry that matches `domain` (itself or a parent), unless allowed.
@@ -308,6 +349,37 @@ mod tests {
         assert!(l.is_role("info"));
         assert!(l.is_role("sales+eu"));
         assert!(!l.is_role("jane"));
+    }
+
+    // The shape filter must never hide a role name: every shipped and configured one is
+    // found, bare and tagged; names that share a role's shape but are not roles are not.
+    #[test]
+    fn every_role_name_is_found_through_the_shape_filter() {
+        let config = ListsConfig {
+            role_accounts: vec!["x".into(), "a-very-long-role-name".into(), "ops.".into()],
+            ..ListsConfig::default()
+        };
+        let l = Lists::compile(&config);
+        let defaults = ListsConfig::default();
+        let compiled = lists();
+        for role in &defaults.role_accounts {
+            assert!(compiled.is_role(role), "{role}");
+            assert!(compiled.is_role(&format!("{role}+tag")), "{role}+tag");
+            // Same length, first and last byte, different middle.
+            if role.len() >= 3 {
+                let twisted = format!("{}~{}", &role[..1], &role[2..]);
+                assert!(!compiled.is_role(&twisted), "{twisted}");
+            }
+        }
+        for role in &config.role_accounts {
+            assert!(l.is_role(role), "{role}");
+        }
+        assert!(
+            !l.is_role("info"),
+            "the configured list replaces the shipped one"
+        );
+        assert!(!l.is_role(""));
+        assert!(!l.is_role("+x"));
     }
 
     #[test]

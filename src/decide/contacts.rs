@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use crate::dates::Day;
 
 use crate::read::Row;
 use crate::read::contacts::{ConsentEvidence, ContactPlan};
@@ -26,7 +26,7 @@ pub(crate) const FIRST_LINES: usize = 10;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ContactFacts {
     /// The signup day, when a signup cell was read.
-    pub(crate) signup: Option<NaiveDate>,
+    pub(crate) signup: Option<Day>,
     /// The column of a signup cell that is not a date.
     pub(crate) unreadable_signup: Option<u32>,
     /// The consent evidence, when the row was read with a plan.
@@ -106,9 +106,10 @@ impl ContactFacts {
         let mut facts = ContactFacts::default();
         let read = match plan.plain_iso_signup(row) {
             Some((column, day)) => Some((column, day)),
-            None => plan
-                .signup_cell(cell)
-                .map(|(column, text)| (column, plan.read_signup(column, text))),
+            None => plan.signup_cell(cell).map(|(column, text)| {
+                let day = plan.read_signup(column, text).and_then(Day::from_date);
+                (column, day)
+            }),
         };
         let signup = read.map(|(column, _)| column);
         if let Some((column, day)) = read {

@@ -162,7 +162,7 @@ impl Judge {
             let profile = self.history.get(row.key);
             let context = Context {
                 as_of: self.as_of,
-                signup: row.contacts.signup,
+                signup: row.contacts.signup.map(crate::dates::Day::date),
                 parked: info.parked,
             };
             let evaluation = engagement::evaluate(profile, &context, &self.rules.engagement);

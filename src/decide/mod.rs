@@ -223,7 +223,9 @@ impl Examiner {
                     .filter(|_| self.signup_dates)
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
-                    .map(engagement::parse_date);
+                    .map(|text| {
+                        engagement::parse_date(text).and_then(crate::dates::Day::from_date)
+                    });
                 ContactFacts {
                     signup: signup.flatten(),
                     unreadable_signup: signup.is_some_and(|d| d.is_none()).then_some(u32::MAX),

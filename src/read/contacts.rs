@@ -49,7 +49,7 @@ impl ContactPlan {
     pub fn plain_iso_signup(
         &self,
         row: &crate::read::Row<'_>,
-    ) -> Option<(usize, Option<NaiveDate>)> {
+    ) -> Option<(usize, Option<dates::Day>)> {
         let (index, _) = self.orders.first()?;
         let day = dates::iso_date(row.field(*index)?.trim_ascii())?;
         Some((*index, day))

@@ -128,6 +128,17 @@ const SPECIAL_USE_TLDS: &[&str] = &[
     "test",
 ];
 
+/// Returns true if and only if `tld` is a [`SPECIAL_USE_TLDS`] name, in any case. Runs for
+/// every address: the names are told apart by length first (most top-level names are two or
+/// three letters, and only `alt` has three).
+fn is_special_use(tld: &[u8]) -> bool {
+    tld.len() >= 3
+        && tld.len() <= 9
+        && SPECIAL_USE_TLDS.iter().any(|special| {
+            special.len() == tld.len() && special.as_bytes().eq_ignore_ascii_case(tld)
+        })
+}
+
 /// Checks `raw` against the bulk-mail profile and normalises it.
 ///
 /// Padding at both ends ([`crate::normalize::trim`]) is removed first (an export or
@@ -292,10 +303,7 @@ fn plain_address(raw: &str) -> Option<Normalized> {
     if labels < 2 || tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) {
         return None;
     }
-    if SPECIAL_USE_TLDS
-        .iter()
-        .any(|special| special.as_bytes().eq_ignore_ascii_case(tld))
-    {
+    if is_special_use(tld) {
         return None;
     }
     Some(Normalized::from_ascii(text, at))
@@ -507,10 +515,7 @@ fn check_domain(domain: &str) -> Result<Cow<'_, str>, SyntaxIssue> {
     if !alphabetic && !is_ace(tld) {
         return Err(SyntaxIssue::BadTld);
     }
-    if SPECIAL_USE_TLDS
-        .iter()
-        .any(|special| special.eq_ignore_ascii_case(tld))
-    {
+    if is_special_use(tld.as_bytes()) {
         return Err(SyntaxIssue::SpecialUseDomain);
     }
     Ok(ascii)

@@ -61,6 +61,9 @@ impl Sink {
         Ok(sink)
     }
 
+    /// Called twice for every row (its text, then its reason columns): inlined, so that a
+    /// write that fits the buffer is a copy.
+    #[inline]
     pub(super) fn write(&mut self, bytes: &[u8]) -> Result<()> {
         match &mut self.out {
             SinkWriter::Plain(out) => out.write_all(bytes),
