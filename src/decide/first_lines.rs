@@ -9,58 +9,13 @@
 //! std map made them the run's critical path. Here the keys are already uniform, so a slot's
 //! place is the key's low bits, and [`FirstLines::warm`] loads the slots of the next rows all
 //! at once (independent loads the processor overlaps) before they are looked up. Open
-//! addressing with linear probing, at most three quarters full; 20 bytes a slot. A table of
-//! more than a few MiB is an anonymous mapping advised to huge pages where the system allows:
-//! with 4 KiB pages nearly every look-up in a table of 80 MiB also misses the TLB.
+//! addressing with linear probing, at most three quarters full; 20 bytes a slot.
 
-/// The words of a slot: the key's four words, then the first line plus one (0 marks an
-/// empty slot).
-const SLOT_WORDS: usize = 5;
-
-/// Tables of at least this many bytes are mapped (and advised to huge pages).
-const MAPPED_BYTES: usize = 4 << 20;
-
-/// The table's words, zeroed when made.
-#[derive(Debug)]
-enum Words {
-    Heap(Vec<u32>),
-    Mapped(memmap2::MmapMut),
-}
-
-impl Default for Words {
-    fn default() -> Words {
-        Words::Heap(Vec::new())
-    }
-}
-
-impl Words {
-    fn zeroed(words: usize) -> Words {
-        if words.saturating_mul(4) >= MAPPED_BYTES
-            && let Ok(map) = memmap2::MmapMut::map_anon(words * 4)
-            && bytemuck::try_cast_slice::<u8, u32>(&map).is_ok()
-        {
-            // Only advice: without huge pages the table works the same, slower.
-            #[cfg(target_os = "linux")]
-            let _ = map.advise(memmap2::Advice::HugePage);
-            return Words::Mapped(map);
-        }
-        Words::Heap(vec![0; words])
-    }
-
-    fn get(&self) -> &[u32] {
-        match self {
-            Words::Heap(words) => words,
-            // Page-aligned, a multiple of four bytes long (checked when made).
-            Words::Mapped(map) => bytemuck::try_cast_slice(map).unwrap_or_default(),
-        }
-    }
-
-    fn get_mut(&mut self) -> &mut [u32] {
-        match self {
-            Words::Heap(words) => words,
-            Words::Mapped(map) => bytemuck::try_cast_slice_mut(map).unwrap_or_default(),
-        }
-    }
+/// A slot: the key's four words and the first line plus one (0 marks an empty slot).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Slot {
+    key: [u32; 4],
+    line: u32,
 }
 
 /// The fewest slots a table that holds anything has.
@@ -69,10 +24,8 @@ const MIN_SLOTS: usize = 1 << 10;
 /// The first line of every distinct address key.
 #[derive(Debug, Default)]
 pub(crate) struct FirstLines {
-    /// [`SLOT_WORDS`] words a slot, a power of two slots (or none before the first key).
-    words: Words,
-    /// The number of slots.
-    slots: usize,
+    /// A power of two long (or empty before the first key).
+    slots: Vec<Slot>,
     len: usize,
 }
 
@@ -110,7 +63,7 @@ impl FirstLines {
     /// Makes room for `additional` more keys without growing.
     pub(crate) fn reserve(&mut self, additional: usize) {
         let want = slots_for(self.len.saturating_add(additional));
-        if want > self.slots {
+        if want > self.slots.len() {
             self.grow_to(want);
         }
     }
@@ -119,37 +72,36 @@ impl FirstLines {
     /// loads are independent, so the processor has them all in flight at once. Returns a value
     /// made of what was loaded, for `black_box` (a load whose value is unused is dropped).
     pub(crate) fn warm(&self, keys: impl Iterator<Item = u128>) -> u32 {
-        let Some(mask) = self.slots.checked_sub(1) else {
+        let Some(mask) = self.slots.len().checked_sub(1) else {
             return 0;
         };
-        let words = self.words.get();
         keys.fold(0u32, |acc, key| {
-            let at = home(key as u64, mask) * SLOT_WORDS;
-            acc.wrapping_add(words.get(at + 4).copied().unwrap_or(0))
+            acc.wrapping_add(self.slots[home(key as u64, mask)].line)
         })
     }
 
     /// The first line `key` was seen on; or, when it is new, `None`, and `line` is recorded
     /// as its first. Lines past `u32::MAX - 1` are recorded as `u32::MAX - 1`.
     pub(crate) fn first_or_insert(&mut self, key: u128, line: u64) -> Option<u64> {
-        if (self.len + 1).saturating_mul(4) > self.slots.saturating_mul(3) {
-            self.grow_to(slots_for(self.len + 1).max(self.slots * 2));
+        if (self.len + 1).saturating_mul(4) > self.slots.len().saturating_mul(3) {
+            self.grow_to(slots_for(self.len + 1).max(self.slots.len() * 2));
         }
-        let key_words = key_words(key);
-        let mask = self.slots - 1;
-        let words = self.words.get_mut();
+        let words = key_words(key);
+        let mask = self.slots.len() - 1;
         let mut at = home(key as u64, mask);
         loop {
-            let slot = &mut words[at * SLOT_WORDS..(at + 1) * SLOT_WORDS];
-            if slot[4] == 0 {
+            let slot = &mut self.slots[at];
+            if slot.line == 0 {
                 let stored = u32::try_from(line).unwrap_or(u32::MAX).min(u32::MAX - 1) + 1;
-                slot[..4].copy_from_slice(&key_words);
-                slot[4] = stored;
+                *slot = Slot {
+                    key: words,
+                    line: stored,
+                };
                 self.len += 1;
                 return None;
             }
-            if slot[..4] == key_words {
-                return Some(u64::from(slot[4] - 1));
+            if slot.key == words {
+                return Some(u64::from(slot.line - 1));
             }
             at = (at + 1) & mask;
         }
@@ -158,17 +110,15 @@ impl FirstLines {
     /// Moves every key into a table of `slots` slots (a power of two).
     fn grow_to(&mut self, slots: usize) {
         debug_assert!(slots.is_power_of_two());
-        let old = std::mem::replace(&mut self.words, Words::zeroed(slots * SLOT_WORDS));
-        self.slots = slots;
+        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); slots]);
         let mask = slots - 1;
-        let words = self.words.get_mut();
-        for slot in old.get().chunks_exact(SLOT_WORDS).filter(|s| s[4] != 0) {
-            let low = u64::from(slot[0]) | u64::from(slot[1]) << 32;
+        for slot in old.into_iter().filter(|s| s.line != 0) {
+            let low = u64::from(slot.key[0]) | u64::from(slot.key[1]) << 32;
             let mut at = home(low, mask);
-            while words[at * SLOT_WORDS + 4] != 0 {
+            while self.slots[at].line != 0 {
                 at = (at + 1) & mask;
             }
-            words[at * SLOT_WORDS..(at + 1) * SLOT_WORDS].copy_from_slice(slot);
+            self.slots[at] = slot;
         }
     }
 }
@@ -206,17 +156,15 @@ mod tests {
     fn growing_and_reserving_keep_every_key() {
         let mut table = FirstLines::default();
         table.reserve(10);
-        assert_eq!(table.slots, MIN_SLOTS);
+        assert_eq!(table.slots.len(), MIN_SLOTS);
         // Keys that all share a home slot probe past each other, across growths.
         for i in 0..5_000u64 {
             let key = u128::from(i) << 64;
             assert_eq!(table.first_or_insert(key, i + 10), None);
         }
-        assert!(table.slots >= 5_000 * 4 / 3);
+        assert!(table.slots.len() >= 5_000 * 4 / 3);
         table.reserve(100_000);
-        assert!(table.slots * 3 >= (5_000 + 100_000) * 4);
-        // Past MAPPED_BYTES: the mapped table keeps every key too.
-        assert!(matches!(table.words, Words::Mapped(_)));
+        assert!(table.slots.len() * 3 >= (5_000 + 100_000) * 4);
         for i in 0..5_000u64 {
             assert_eq!(table.first_or_insert(u128::from(i) << 64, 1), Some(i + 10));
         }
