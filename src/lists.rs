@@ -208,7 +208,7 @@ impl Lists {
     /// Returns true if and only if the local part (without a `+tag`) names a role mailbox.
     ///
     /// Runs for every address: a local part whose length, first and last bytes no role name
-    /// has ([`RoleShapes`]) is answered without hashing it.
+    /// has is answered without hashing it.
     pub fn is_role(&self, local: &str) -> bool {
         let plus = local.bytes().position(|b| b == b'+');
         let base = plus.map_or(local, |plus| &local[..plus]);
