@@ -302,6 +302,43 @@ impl ContactStats {
 mod tests {
     use super::*;
 
+    // Rows are counted per batch on the workers and merged in input order: the merged counts
+    // and first lines are those of counting every row in order.
+    #[test]
+    fn merged_batches_count_like_one_pass() {
+        let facts = |line: u64| ContactFacts {
+            unreadable_signup: line.is_multiple_of(3).then_some(7),
+            consent: Some(Consent::from(match line % 4 {
+                0 => ConsentEvidence::Column(2),
+                1 => ConsentEvidence::OptInDate(5),
+                2 => ConsentEvidence::Negative(2),
+                _ => ConsentEvidence::None,
+            })),
+            ..ContactFacts::default()
+        };
+        let mut one_pass = ContactStats::default();
+        for line in 2..200 {
+            one_pass.add(line, &facts(line));
+        }
+        let mut merged = ContactStats::default();
+        for batch in [2..5, 5..40, 40..41, 41..200] {
+            let mut counted = ContactStats::default();
+            for line in batch {
+                counted.add(line, &facts(line));
+            }
+            counted.decided(5, Reason::Unsubscribed);
+            merged.merge(counted);
+        }
+        assert_eq!(merged.unreadable, one_pass.unreadable);
+        assert_eq!(
+            merged.unreadable[&7].1,
+            [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+        );
+        assert_eq!(merged.consent, one_pass.consent);
+        assert_eq!(merged.consent_columns, one_pass.consent_columns);
+        assert_eq!(merged.decided[&(5, Reason::Unsubscribed)], 4);
+    }
+
     // See: #10 part 6: a vendor status value is not an address, but still reaches
     // `listwash_detail` escaped and cut short.
     #[test]
