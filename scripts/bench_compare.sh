@@ -12,38 +12,17 @@
 #          CARGO_TARGET_DIR, NO_BUILD=1
 set -euo pipefail
 
-old="${1:?usage: scripts/bench_compare.sh OLD_LISTWASH [NEW_LISTWASH]}"
+# Paths as given, before the set-up moves to the repository.
+old="$(readlink -f "${1:?usage: scripts/bench_compare.sh OLD_LISTWASH [NEW_LISTWASH]}")"
+new="${2:+$(readlink -f "$2")}"
 ROUNDS="${ROUNDS:-7}"
 ROWS="${ROWS:-2000000}"
 SEED="${SEED:-1}"
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo"
-target="${CARGO_TARGET_DIR:-target}"
-case "$target" in /*) ;; *) target="$repo/$target" ;; esac
-bin="$target/release"
-if [[ "${NO_BUILD:-0}" != 1 ]]; then
-    cargo build --release --bin listwash --example gen_contacts --example csv_copy >&2
-fi
-new="${2:-$bin/listwash}"
-
-if [[ -n "${BENCH_DIR:-}" ]]; then
-    bench="$BENCH_DIR"
-    mkdir -p "$bench"
-else
-    bench="$(mktemp -d "${TMPDIR:-/tmp}/listwash-compare.XXXXXX")"
-    trap 'rm -rf "$bench"' EXIT
-fi
-if [[ ! -x /usr/bin/time ]]; then
-    apt-get update -qq && apt-get install -y -qq time >/dev/null
-fi
-
-input="$bench/contacts_${ROWS}_seed${SEED}.csv"
-if [[ ! -s "$input" ]]; then
-    "$bin/examples/gen_contacts" "$input.part" "$ROWS" "$SEED" >&2
-    mv "$input.part" "$input"
-fi
-cat "$input" >/dev/null
+BENCH_NAME=compare
+# shellcheck source=scripts/bench_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
+new="${new:-$bin/listwash}"
 
 # timed NAME CMD...: wall seconds, CPU seconds (user + system) and peak RSS (MB) of CMD.
 timed() {

@@ -26,50 +26,9 @@ CHECK="${CHECK:-0}"
 SKIP_POLARS="${SKIP_POLARS:-0}"
 NO_BUILD="${NO_BUILD:-0}"
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo"
-target="${CARGO_TARGET_DIR:-target}"
-case "$target" in /*) ;; *) target="$repo/$target" ;; esac
-bin="$target/release"
-
-if [[ -n "${BENCH_DIR:-}" ]]; then
-    bench="$BENCH_DIR"
-    mkdir -p "$bench"
-else
-    bench="$(mktemp -d "${TMPDIR:-/tmp}/listwash-bench.XXXXXX")"
-    trap 'rm -rf "$bench"' EXIT
-fi
-bench="$(cd "$bench" && pwd)"
-
-say() { printf '\n== %s\n' "$*" >&2; }
-mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; } # KB -> MB, rounded
-
-# /usr/bin/time (GNU time) gives peak RSS; the shell's `time` keyword does not.
-if [[ ! -x /usr/bin/time ]]; then
-    say "installing GNU time"
-    apt-get update -qq && apt-get install -y -qq time >/dev/null
-fi
-
-# ---------------------------------------------------------------------------------------------
-if [[ "$NO_BUILD" == 1 ]]; then
-    say "not building (NO_BUILD=1): using $bin"
-else
-    say "building (release): listwash, examples gen_contacts and csv_copy in $target"
-    CARGO_TARGET_DIR="$target" cargo build --release --bin listwash --example gen_contacts \
-        --example csv_copy
-fi
-
-# ---------------------------------------------------------------------------------------------
-input="$bench/contacts_${ROWS}_seed${SEED}.csv"
-if [[ -s "$input" ]]; then
-    say "reusing $input"
-else
-    say "generating $ROWS rows into $input"
-    "$bin/examples/gen_contacts" "$input.part" "$ROWS" "$SEED" >&2
-    mv "$input.part" "$input"
-fi
-bytes=$(stat -L -c %s "$input")
-cat "$input" >/dev/null # warm the page cache: every tool reads from memory, none from disk
+BENCH_NAME=bench
+# shellcheck source=scripts/bench_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
 # ---------------------------------------------------------------------------------------------
 # measure NAME CMD...: runs CMD under /usr/bin/time; sets secs_NAME and kb_NAME.
