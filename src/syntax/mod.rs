@@ -129,14 +129,28 @@ const SPECIAL_USE_TLDS: &[&str] = &[
 ];
 
 /// Returns true if and only if `tld` is a [`SPECIAL_USE_TLDS`] name, in any case. Runs for
-/// every address: the names are told apart by length first (most top-level names are two or
-/// three letters, and only `alt` has three).
+/// every address: top-level names shorter or longer than every special-use name (most are two
+/// or three letters) are answered at once.
 fn is_special_use(tld: &[u8]) -> bool {
-    tld.len() >= 3
-        && tld.len() <= 9
-        && SPECIAL_USE_TLDS.iter().any(|special| {
-            special.len() == tld.len() && special.as_bytes().eq_ignore_ascii_case(tld)
-        })
+    /// The shortest and longest [`SPECIAL_USE_TLDS`] names.
+    const LENGTHS: (usize, usize) = {
+        let (mut shortest, mut longest, mut i) = (usize::MAX, 0, 0);
+        while i < SPECIAL_USE_TLDS.len() {
+            let len = SPECIAL_USE_TLDS[i].len();
+            if len < shortest {
+                shortest = len;
+            }
+            if len > longest {
+                longest = len;
+            }
+            i += 1;
+        }
+        (shortest, longest)
+    };
+    (LENGTHS.0..=LENGTHS.1).contains(&tld.len())
+        && SPECIAL_USE_TLDS
+            .iter()
+            .any(|special| special.as_bytes().eq_ignore_ascii_case(tld))
 }
 
 /// Checks `raw` against the bulk-mail profile and normalises it.

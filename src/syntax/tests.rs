@@ -174,3 +174,25 @@ fn domains_must_be_idna_2008_as_written() {
         "xn--bcher-kva.de"
     );
 }
+
+// Every special-use name, in any case, through the one-pass path and the full checks (a value
+// padded with U+00A0 takes the latter); names one letter longer are ordinary.
+#[test]
+fn every_special_use_tld_is_refused_in_any_case() {
+    for name in SPECIAL_USE_TLDS {
+        for tld in [name.to_string(), name.to_ascii_uppercase()] {
+            assert_eq!(
+                check(&format!("jane@shop.{tld}")).err(),
+                Some(SyntaxIssue::SpecialUseDomain),
+                "{tld}"
+            );
+            assert_eq!(
+                check(&format!("\u{a0}jane@shop.{tld}")).err(),
+                Some(SyntaxIssue::SpecialUseDomain),
+                "{tld} through the full checks"
+            );
+        }
+        assert!(check(&format!("jane@shop.{name}x")).is_ok(), "{name}x");
+        assert!(check(&format!("jane@shop.x{name}")).is_ok(), "x{name}");
+    }
+}
